@@ -1,0 +1,64 @@
+import type { Bindings } from '../env'
+import { secretsEqual } from '../lib/crypto'
+import { type RouterConfig, type SourceConfig, validateConfig } from './schema'
+
+/** KV key of the config document in the CONFIG namespace (docs/storage.md). */
+export const CONFIG_KEY = 'config:v1'
+
+const EMPTY: RouterConfig = { sources: [] }
+
+interface CachedConfig {
+  raw: unknown
+  config: RouterConfig
+  loadedAt: number
+}
+
+/** Per-isolate cache: a PUT in this isolate replaces it at once, other isolates see it within CONFIG_CACHE_SECONDS. */
+let cache: CachedConfig | undefined
+
+function cacheMs(env: Bindings): number {
+  const seconds = Number(env.CONFIG_CACHE_SECONDS ?? '5')
+  return Number.isFinite(seconds) ? seconds * 1000 : 5000
+}
+
+async function loadCached(env: Bindings): Promise<CachedConfig> {
+  const now = Date.now()
+  if (cache && now - cache.loadedAt < cacheMs(env)) return cache
+  const raw = await env.CONFIG.get(CONFIG_KEY, 'json')
+  // The stored document was validated on PUT; re-validating guards against hand edits in KV.
+  const result = raw === null ? undefined : validateConfig(raw)
+  if (result && !result.ok) {
+    console.error(
+      JSON.stringify({ level: 'error', msg: 'stored config is invalid', count: result.issues.length }),
+    )
+  }
+  cache = { raw: raw ?? EMPTY, config: result?.ok ? result.config : EMPTY, loadedAt: now }
+  return cache
+}
+
+export async function loadConfig(env: Bindings): Promise<RouterConfig> {
+  return (await loadCached(env)).config
+}
+
+/** The document as stored (with secrets), for redaction and for keeping redacted secrets on PUT. */
+export async function loadRawConfig(env: Bindings): Promise<unknown> {
+  return (await loadCached(env)).raw
+}
+
+export async function saveConfig(env: Bindings, raw: unknown, config: RouterConfig): Promise<void> {
+  await env.CONFIG.put(CONFIG_KEY, JSON.stringify(raw))
+  cache = { raw, config, loadedAt: Date.now() }
+}
+
+/** Finds the source a write key belongs to, comparing every key in constant time. */
+export function findSourceByWriteKey(config: RouterConfig, writeKey: string): SourceConfig | undefined {
+  let found: SourceConfig | undefined
+  for (const source of config.sources) {
+    if (secretsEqual(writeKey, source.writeKey) && !found) found = source
+  }
+  return found
+}
+
+export function findSourceByName(config: RouterConfig, name: string): SourceConfig | undefined {
+  return config.sources.find((source) => source.name === name)
+}

@@ -1,0 +1,90 @@
+import type * as v from 'valibot'
+import type { CallType, SegmentEvent } from '../segment/schema'
+
+/**
+ * Why a (event, destination) pair was not sent. Machine-readable; shown in the
+ * ledger, the stats and the dashboard.
+ */
+export type DropReason =
+  | 'unsupported_call'
+  | 'unsupported_event'
+  | 'email_required'
+  | 'unknown_user'
+  | 'missing_user_id'
+  | 'missing_item_id'
+  | 'missing_group_id'
+  | 'no_endpoint'
+  | (string & {})
+
+/** What happened when one event was handed to one destination. */
+export type DeliveryOutcome =
+  | { status: 'delivered'; partnerStatus: number; summary?: string }
+  | { status: 'dropped'; reason: DropReason; detail?: string }
+  /** Try again later; `retryAfterSeconds` carries Retry-After or the partner's own hint. */
+  | { status: 'retry'; error: string; partnerStatus?: number; retryAfterSeconds?: number; summary?: string }
+  /** Permanent: the partner refused (4xx) or the request can never succeed. */
+  | { status: 'failed'; reason: string; partnerStatus?: number; summary?: string }
+
+/** One event handed to a destination, with how many times this pair was tried before. */
+export interface DeliveryItem {
+  event: SegmentEvent
+  /** 1 on the first try. */
+  attempt: number
+}
+
+/** Partner state in KV, namespaced per destination and source (see docs/storage.md). */
+export interface PartnerState {
+  get<T>(key: string): Promise<T | undefined>
+  put(key: string, value: unknown, options?: { expirationTtl?: number }): Promise<void>
+}
+
+/** A partner API request, relative to the destination's `apiBase`. */
+export interface PartnerRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** Path of the real partner API, e.g. `/v1/website/{id}/people/profile`; or an absolute URL. */
+  path: string
+  headers?: Record<string, string>
+  /** Sent as JSON. */
+  body?: unknown
+}
+
+/** A partner's answer, already read. `body` is parsed JSON when it parses, else the text. */
+export interface PartnerResponse {
+  status: number
+  headers: Headers
+  body: unknown
+}
+
+/** Everything a destination may use while delivering; built by the consumer. */
+export interface DeliveryContext<S> {
+  settings: S
+  /** The partner's origin (setting `apiBase`, else the destination's production origin). */
+  apiBase: string
+  source: string
+  state: PartnerState
+  /**
+   * Sends one request with the router's timeout and the destination's concurrency
+   * cap. Network errors and timeouts resolve to `{ status: 0 }` with `body` the error text.
+   */
+  send(request: PartnerRequest): Promise<PartnerResponse>
+  /** Current time in ms (injectable for tests and replays). */
+  now(): number
+}
+
+export interface DestinationDefinition<S = unknown> {
+  /** Segment catalog name: the config key and the `integrations` key (case sensitive). */
+  name: string
+  /** Settings schema, Segment setting names; `enabled` and `apiBase` are handled by the router. */
+  settings: v.GenericSchema<unknown, S>
+  /** Production origin used when `apiBase` is not set; undefined when there is none (Calixa). */
+  defaultApiBase?: string
+  /** Call types the destination accepts; others are dropped `unsupported_call` before `deliver` is called. */
+  accepts: readonly CallType[]
+  /** Setting names whose values are secrets (redacted in GET /admin/config and the dashboard). */
+  secretSettings: readonly string[]
+  /**
+   * Delivers the items (one consumer batch, identifies first) and returns one
+   * outcome per item, in order. Must not throw for partner failures: classify them.
+   */
+  deliver(items: DeliveryItem[], context: DeliveryContext<S>): Promise<DeliveryOutcome[]>
+}

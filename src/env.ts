@@ -1,0 +1,20 @@
+import type { DeliveryMessage } from './delivery/message'
+
+/** Bindings declared in wrangler.toml, plus the ADMIN_TOKEN secret. */
+export interface Bindings {
+  /** The router's configuration document (see docs/storage.md). */
+  CONFIG: KVNamespace
+  /** What partners know: Crisp userId → email, Crossing Minds tokens and declared properties. */
+  PARTNER_STATE: KVNamespace
+  /** The delivery ledger: one row per (source, messageId, destination). */
+  LEDGER: D1Database
+  DELIVERY_QUEUE: Queue<DeliveryMessage>
+  DEAD_LETTER_QUEUE: Queue<unknown>
+  /** Without it the admin API and dashboard are closed. */
+  ADMIN_TOKEN?: string
+  CONFIG_CACHE_SECONDS?: string
+}
+
+export interface AppEnv {
+  Bindings: Bindings
+}

@@ -1,0 +1,40 @@
+const encoder = new TextEncoder()
+
+/** Compares two secrets in constant time (for equal lengths; a length mismatch is not secret). */
+export function secretsEqual(given: string, expected: string): boolean {
+  const a = encoder.encode(given)
+  const b = encoder.encode(expected)
+  if (a.byteLength !== b.byteLength) {
+    // Still spend the comparison so timing does not depend on where the strings differ.
+    crypto.subtle.timingSafeEqual(b, b)
+    return false
+  }
+  return crypto.subtle.timingSafeEqual(a, b)
+}
+
+/** Hex HMAC-SHA1, the signature Segment's Webhooks destination puts in `X-Signature`. */
+export async function hmacSha1Hex(secret: string, data: BufferSource): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(secret),
+    { name: 'HMAC', hash: 'SHA-1' },
+    false,
+    ['sign'],
+  )
+  const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, data))
+  return Array.from(signature, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+/** `Basic base64(user:password)` for outgoing requests. */
+export function basicAuthorization(user: string, password = ''): string {
+  const bytes = encoder.encode(`${user}:${password}`)
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`
+}
+
+/** base64 of UTF-8 JSON (Segment's `X-Segment-Settings` header). */
+export function base64Json(value: unknown): string {
+  const bytes = encoder.encode(JSON.stringify(value))
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary)
+}

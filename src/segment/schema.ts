@@ -1,0 +1,103 @@
+import * as v from 'valibot'
+
+/**
+ * The Segment Spec as valibot schemas. Lenient where Segment is: unknown keys
+ * are kept (looseObject), `version` may be a number or a string, and
+ * `integrations` values may be booleans or option objects.
+ */
+
+export const CALL_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const
+export type CallType = (typeof CALL_TYPES)[number]
+
+const IsoDate = v.pipe(v.string(), v.isoTimestamp('must be an ISO-8601 timestamp'))
+const JsonObject = v.record(v.string(), v.unknown())
+
+/** A user-supplied id: Segment libraries send strings; numbers are coerced the way Segment stores them. */
+const Id = v.union([
+  v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+  v.pipe(v.number(), v.transform(String)),
+])
+
+export const IntegrationsSchema = v.record(v.string(), v.union([v.boolean(), JsonObject]))
+
+const commonEntries = {
+  messageId: v.optional(
+    v.pipe(v.string(), v.minLength(1), v.maxLength(100, 'must be at most 100 characters')),
+  ),
+  userId: v.optional(v.nullable(Id)),
+  anonymousId: v.optional(v.nullable(Id)),
+  context: v.optional(JsonObject),
+  integrations: v.optional(IntegrationsSchema),
+  timestamp: v.optional(IsoDate),
+  originalTimestamp: v.optional(IsoDate),
+  sentAt: v.optional(IsoDate),
+  receivedAt: v.optional(IsoDate),
+  version: v.optional(v.union([v.number(), v.string()])),
+}
+
+export const IdentifySchema = v.looseObject({
+  ...commonEntries,
+  type: v.literal('identify'),
+  traits: v.optional(JsonObject),
+})
+export const TrackSchema = v.looseObject({
+  ...commonEntries,
+  type: v.literal('track'),
+  event: v.pipe(v.string('event is required on track'), v.minLength(1, 'event must not be empty')),
+  properties: v.optional(JsonObject),
+})
+export const PageSchema = v.looseObject({
+  ...commonEntries,
+  type: v.literal('page'),
+  name: v.optional(v.nullable(v.string())),
+  category: v.optional(v.nullable(v.string())),
+  properties: v.optional(JsonObject),
+})
+export const ScreenSchema = v.looseObject({
+  ...commonEntries,
+  type: v.literal('screen'),
+  name: v.optional(v.nullable(v.string())),
+  properties: v.optional(JsonObject),
+})
+export const GroupSchema = v.looseObject({
+  ...commonEntries,
+  type: v.literal('group'),
+  groupId: Id,
+  traits: v.optional(JsonObject),
+})
+export const AliasSchema = v.looseObject({
+  ...commonEntries,
+  type: v.literal('alias'),
+  previousId: Id,
+  userId: Id,
+})
+
+/** Any one Segment call, chosen by its `type`; every call names a user or an anonymous visitor. */
+export const SegmentEventSchema = v.pipe(
+  v.variant(
+    'type',
+    [IdentifySchema, TrackSchema, PageSchema, ScreenSchema, GroupSchema, AliasSchema],
+    'type must be one of identify, track, page, screen, group, alias',
+  ),
+  v.forward(
+    v.check(
+      (event) => typeof event.userId === 'string' || typeof event.anonymousId === 'string',
+      'userId or anonymousId is required',
+    ),
+    ['userId'],
+  ),
+)
+
+export type SegmentEventInput = v.InferOutput<typeof SegmentEventSchema>
+
+/**
+ * An accepted event as it travels through the queue: validated, with the fields
+ * Segment's own servers fill in (`messageId`, `receivedAt`, `timestamp`) present.
+ */
+export type SegmentEvent = SegmentEventInput & {
+  messageId: string
+  receivedAt: string
+  timestamp: string
+}
+
+export type EventOf<T extends CallType> = Extract<SegmentEvent, { type: T }>
