@@ -9,13 +9,22 @@ export default defineConfig(async () => {
         main: './src/index.ts',
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { ADMIN_TOKEN: 'test-admin-token', TEST_MIGRATIONS: migrations },
+          bindings: {
+            ADMIN_TOKEN: 'test-admin-token',
+            TEST_MIGRATIONS: migrations,
+            // Short waits so retry and timeout paths run in seconds; production defaults are 10 s.
+            PARTNER_TIMEOUT_MS: '1500',
+            RETRY_BASE_SECONDS: '1',
+          },
         },
       }),
     ],
     test: {
       include: ['test/**/*.test.ts'],
       setupFiles: ['./test/setup/apply-migrations.ts'],
+      globalSetup: ['./test/setup/global-sandbox.ts'],
+      // Delivery tests wait for real queue retries (seconds, with RETRY_BASE_SECONDS=1).
+      testTimeout: 30_000,
     },
   }
 })

@@ -20,6 +20,8 @@ CREATE TABLE deliveries (
   duplicates INTEGER NOT NULL DEFAULT 0,
   replays INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
+  -- Start of the current retry window (first attempt, or the last replay): give up 4 h after it.
+  window_started_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (source, message_id, destination)
 ) WITHOUT ROWID;

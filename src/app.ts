@@ -1,17 +1,34 @@
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
+import { deliveryRoutes } from './admin/deliveries'
+import { replayRoutes } from './admin/replay'
 import type { AppEnv } from './env'
 import { RouterError, renderError } from './errors'
+import { ingestRoutes } from './ingest/routes'
 
 /** The router's HTTP surface. Each concern mounts its own small Hono app. */
 export const app = new Hono<AppEnv>()
 
 app.get('/health', (c) => c.json({ ok: true }))
 
+// Browser libraries post from any site; the write key, not the origin, authenticates.
+app.use(
+  '/v1/*',
+  cors({
+    origin: '*',
+    allowMethods: ['POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Authorization', 'X-Retry-Count'],
+  }),
+)
+app.route('/', ingestRoutes)
+
 const admin = new Hono<AppEnv>()
 admin.use('*', requireAdmin)
 admin.route('/', configRoutes)
+admin.route('/', deliveryRoutes)
+admin.route('/', replayRoutes)
 app.route('/admin', admin)
 
 app.notFound((c) =>

@@ -13,6 +13,10 @@ export interface Bindings {
   /** Without it the admin API and dashboard are closed. */
   ADMIN_TOKEN?: string
   CONFIG_CACHE_SECONDS?: string
+  /** Timeout of one partner request in ms (default 10000). */
+  PARTNER_TIMEOUT_MS?: string
+  /** First retry delay in seconds, doubled per attempt (default 10). */
+  RETRY_BASE_SECONDS?: string
 }
 
 export interface AppEnv {

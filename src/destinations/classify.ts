@@ -36,15 +36,14 @@ export function classifyResponse(response: PartnerResponse, options: ClassifyOpt
   const { status } = response
   const summary = summarize(response.body)
   if (status >= 200 && status < 300) return { status: 'delivered', partnerStatus: status }
-  if (status === 0) return { status: 'retry', error: 'network_error', summary }
-  if (RETRYABLE_4XX.has(status) || (status >= 500 && status !== 501)) {
+  if (status === 0 || RETRYABLE_4XX.has(status) || (status >= 500 && status !== 501)) {
     const retryAfterSeconds =
       parseRetryAfter(response.headers.get('retry-after'), options.now) ?? options.retryAfterSeconds
     return {
       status: 'retry',
-      error: options.partnerReason ?? `http_${status}`,
-      partnerStatus: status,
+      error: status === 0 ? 'network_error' : (options.partnerReason ?? `http_${status}`),
       summary,
+      ...(status !== 0 && { partnerStatus: status }),
       ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
     }
   }

@@ -9,8 +9,10 @@ import * as v from 'valibot'
 export const CALL_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const
 export type CallType = (typeof CALL_TYPES)[number]
 
-const IsoDate = v.pipe(v.string(), v.isoTimestamp('must be an ISO-8601 timestamp'))
-const JsonObject = v.record(v.string(), v.unknown())
+export const IsoDate = v.pipe(v.string(), v.isoTimestamp('must be an ISO-8601 timestamp'))
+/** valibot's record alone also takes an array, silently turned into `{"0": …}`. */
+const NotArray = v.check((input: unknown) => !Array.isArray(input), 'must be an object, not an array')
+export const JsonObject = v.pipe(v.unknown(), NotArray, v.record(v.string(), v.unknown()))
 
 /** A user-supplied id: Segment libraries send strings; numbers are coerced the way Segment stores them. */
 const Id = v.union([
@@ -18,7 +20,11 @@ const Id = v.union([
   v.pipe(v.number(), v.transform(String)),
 ])
 
-export const IntegrationsSchema = v.record(v.string(), v.union([v.boolean(), JsonObject]))
+export const IntegrationsSchema = v.pipe(
+  v.unknown(),
+  NotArray,
+  v.record(v.string(), v.union([v.boolean(), JsonObject])),
+)
 
 const commonEntries = {
   messageId: v.optional(

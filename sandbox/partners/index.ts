@@ -1,0 +1,13 @@
+import type { PartnerApp } from '../core'
+import { calixaEmulator } from './calixa'
+import { crispEmulator } from './crisp'
+import { crossingMindsEmulator } from './crossing-minds'
+import { crowdPowerEmulator } from './crowdpower'
+
+/** Every emulated partner, by the path segment its API is served under. */
+export const PARTNER_EMULATORS: Record<string, PartnerApp> = {
+  crisp: crispEmulator,
+  crowdpower: crowdPowerEmulator,
+  crossingminds: crossingMindsEmulator,
+  calixa: calixaEmulator,
+}

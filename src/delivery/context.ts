@@ -1,0 +1,122 @@
+import type { DestinationConfig } from '../config/schema'
+import type {
+  DeliveryContext,
+  DestinationDefinition,
+  PartnerRequest,
+  PartnerResponse,
+  PartnerState,
+} from '../destinations/types'
+import type { Bindings } from '../env'
+import { Semaphore } from '../lib/semaphore'
+import { partnerCircuits } from './circuit'
+
+/** Default per-request timeout; PARTNER_TIMEOUT_MS overrides it (tests use a short one). */
+const DEFAULT_TIMEOUT_MS = 10_000
+/** Concurrent requests per destination per isolate, so one slow partner cannot take every connection. */
+const PER_DESTINATION_CONCURRENCY = 4
+
+const semaphores = new Map<string, Semaphore>()
+
+function semaphoreFor(destination: string): Semaphore {
+  let semaphore = semaphores.get(destination)
+  if (!semaphore) {
+    semaphore = new Semaphore(PER_DESTINATION_CONCURRENCY)
+    semaphores.set(destination, semaphore)
+  }
+  return semaphore
+}
+
+export function partnerTimeoutMs(env: Bindings): number {
+  const configured = Number(env.PARTNER_TIMEOUT_MS)
+  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_TIMEOUT_MS
+}
+
+async function readResponseBody(response: Response): Promise<unknown> {
+  const text = await response.text()
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** Sends one partner request with a timeout; a network error or timeout becomes status 0. */
+async function sendPartnerRequest(
+  apiBase: string,
+  request: PartnerRequest,
+  timeoutMs: number,
+): Promise<PartnerResponse> {
+  const url = /^https?:\/\//.test(request.path) ? request.path : `${apiBase}${request.path}`
+  const headers = new Headers(request.headers)
+  if (request.body !== undefined && !headers.has('content-type'))
+    headers.set('content-type', 'application/json')
+  if (!headers.has('accept')) headers.set('accept', 'application/json')
+  try {
+    const response = await fetch(url, {
+      method: request.method,
+      headers,
+      ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    return { status: response.status, headers: response.headers, body: await readResponseBody(response) }
+  } catch (error) {
+    const name = (error as Error).name
+    const message = name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (error as Error).message
+    return { status: 0, headers: new Headers(), body: message }
+  }
+}
+
+/** Fails fast while the partner's circuit is open; counts timeouts, network errors and 5xx as failures. */
+async function sendThroughCircuit(
+  key: string,
+  send: () => Promise<PartnerResponse>,
+): Promise<PartnerResponse> {
+  const waitMs = partnerCircuits.openFor(key, Date.now())
+  if (waitMs > 0) {
+    return {
+      status: 0,
+      headers: new Headers({ 'retry-after': String(Math.ceil(waitMs / 1000)) }),
+      body: 'circuit open: the partner failed repeatedly; not called',
+    }
+  }
+  const response = await send()
+  partnerCircuits.record(key, response.status === 0 || response.status >= 500, Date.now())
+  return response
+}
+
+/** KV-backed partner state under `state:<destination>:<source>:` (docs/storage.md). */
+function partnerState(kv: KVNamespace, destination: string, source: string): PartnerState {
+  const prefix = `state:${destination}:${source}:`
+  return {
+    async get<T>(key: string) {
+      return ((await kv.get(prefix + key, 'json')) ?? undefined) as T | undefined
+    },
+    async put(key, value, options) {
+      await kv.put(prefix + key, JSON.stringify(value), options)
+    },
+  }
+}
+
+/** Builds what a destination's `deliver` may use for one source. */
+export function createDeliveryContext<S>(
+  env: Bindings,
+  source: string,
+  definition: DestinationDefinition<S>,
+  config: DestinationConfig,
+): DeliveryContext<S> {
+  const apiBase = config.apiBase ?? definition.defaultApiBase ?? ''
+  const timeoutMs = partnerTimeoutMs(env)
+  const semaphore = semaphoreFor(definition.name)
+  return {
+    settings: config.settings as S,
+    apiBase,
+    source,
+    state: partnerState(env.PARTNER_STATE, definition.name, source),
+    send: (request) =>
+      sendThroughCircuit(`${definition.name} ${apiBase}`, () =>
+        semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs)),
+      ),
+    now: () => Date.now(),
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Pure Segment → Crisp mapping: no fetch, no KV. Paths are the REST API v1 people
+ * routes (partners.md §2.3); every `{people_id}` route also takes the person's
+ * email (§2.4), which is how we address people (Crisp has no external-id field).
+ */
+import type { EventOf } from '../../segment/schema'
+import { sanitizeKey } from '../shared/keys'
+import { flattenValues, isPlainObject, type ScalarValue } from '../shared/values'
+import type { PartnerRequest } from '../types'
+
+/** The part of Crisp's `PeopleProfileUpdateCard` we fill (Segment's Crisp docs list exactly these traits). */
+export interface CrispProfileCard {
+  email: string
+  person: { nickname?: string; phone?: string; avatar?: string }
+}
+
+export type CrispPeopleData = Record<string, ScalarValue>
+
+export interface CrispPeopleEvent {
+  text: string
+  data?: CrispPeopleData
+}
+
+/** Traits that go to the profile card; every other trait goes to people data. */
+const PROFILE_TRAITS = new Set([
+  'email',
+  'name',
+  'firstName',
+  'first_name',
+  'lastName',
+  'last_name',
+  'phone',
+  'avatar',
+])
+
+/** Deliberately loose: Crisp validates the address itself; we only refuse what is clearly not one. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** Crisp matches people by email; lower-casing keeps one KV entry and one profile per address. */
+export function normalizeEmail(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const email = value.trim().toLowerCase()
+  return EMAIL.test(email) ? email : undefined
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value !== 'string') return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+/** `name`, else `firstName lastName` (either casing Segment allows). */
+export function nicknameFromTraits(traits: Record<string, unknown>): string | undefined {
+  const name = text(traits.name)
+  if (name) return name
+  const parts = [text(traits.firstName ?? traits.first_name), text(traits.lastName ?? traits.last_name)]
+  const joined = parts.filter((part) => part !== undefined).join(' ')
+  return joined === '' ? undefined : joined
+}
+
+/**
+ * Profile card from traits. `forCreate` fills the nickname Crisp requires when adding
+ * a profile with the email's local part; updates never send that fallback, so they do
+ * not overwrite a name set in Crisp.
+ */
+export function mapTraitsToProfileCard(
+  traits: Record<string, unknown>,
+  email: string,
+  options: { forCreate: boolean },
+): CrispProfileCard {
+  const nickname = nicknameFromTraits(traits) ?? (options.forCreate ? email.split('@')[0] : undefined)
+  const phone = text(traits.phone)
+  const avatar = text(traits.avatar)
+  return {
+    email,
+    person: {
+      ...(nickname !== undefined && { nickname }),
+      ...(phone !== undefined && { phone }),
+      ...(avatar !== undefined && { avatar }),
+    },
+  }
+}
+
+/** True when the card would change something beyond the email it is addressed by. */
+export function cardHasPersonFields(card: CrispProfileCard): boolean {
+  return Object.keys(card.person).length > 0
+}
+
+/**
+ * Crisp people data / event data accept only string, number and boolean values under
+ * `[A-Za-z0-9_]` keys (partners.md §2.3). Nested objects become `_`-joined keys
+ * (`address.city` → `address_city`); arrays of scalars are joined with ", "
+ * (`tags: ['a','b']` → `"a, b"`); arrays of objects (e.g. `products`) and nulls are left out.
+ */
+export function flattenForCrisp(input: Record<string, unknown> | undefined): CrispPeopleData {
+  if (!input) return {}
+  return flattenValues(input, { key: sanitizeKey, separator: '_', arrays: 'join' })
+}
+
+/**
+ * Custom traits → people data. The Segment `userId` is stored as `user_id` so a
+ * Crisp operator (or a search filter) can find the person by it.
+ */
+export function mapTraitsToPeopleData(
+  traits: Record<string, unknown>,
+  userId: string | undefined,
+): CrispPeopleData {
+  const custom = Object.fromEntries(Object.entries(traits).filter(([key]) => !PROFILE_TRAITS.has(key)))
+  return { ...(userId !== undefined && { user_id: userId }), ...flattenForCrisp(custom) }
+}
+
+/** Track → people event: `text` is the event name, `data` the flattened properties (omitted when empty). */
+export function mapTrackToPeopleEvent(event: EventOf<'track'>): CrispPeopleEvent {
+  const data = flattenForCrisp(event.properties)
+  return { text: event.event, ...(Object.keys(data).length > 0 && { data }) }
+}
+
+/**
+ * Who a track is about. With a userId, the email must come from an earlier identify
+ * (the caller looks it up); without one, Engage puts the email in `context.traits.email`.
+ */
+export function trackIdentity(
+  event: EventOf<'track'>,
+): { kind: 'userId'; userId: string } | { kind: 'email'; email: string } | { kind: 'none' } {
+  if (typeof event.userId === 'string') return { kind: 'userId', userId: event.userId }
+  const contextTraits = event.context?.traits
+  const email = isPlainObject(contextTraits) ? normalizeEmail(contextTraits.email) : undefined
+  return email ? { kind: 'email', email } : { kind: 'none' }
+}
+
+function peoplePath(websiteId: string, rest: string): string {
+  return `/v1/website/${encodeURIComponent(websiteId)}/people/${rest}`
+}
+
+export function createProfileRequest(websiteId: string, card: CrispProfileCard): PartnerRequest {
+  return { method: 'POST', path: peoplePath(websiteId, 'profile'), body: card }
+}
+
+/** PATCH = "Update" (merge the given fields), not PUT "Save" which replaces the card (§2.3). */
+export function updateProfileRequest(
+  websiteId: string,
+  email: string,
+  card: CrispProfileCard,
+): PartnerRequest {
+  return { method: 'PATCH', path: peoplePath(websiteId, `profile/${encodeURIComponent(email)}`), body: card }
+}
+
+export function updatePeopleDataRequest(
+  websiteId: string,
+  email: string,
+  data: CrispPeopleData,
+): PartnerRequest {
+  return { method: 'PATCH', path: peoplePath(websiteId, `data/${encodeURIComponent(email)}`), body: { data } }
+}
+
+/** No `color`: the colour list is UNCONFIRMED in the official reference (partners.md §2.3), so we omit it. */
+export function addPeopleEventRequest(
+  websiteId: string,
+  email: string,
+  event: CrispPeopleEvent,
+): PartnerRequest {
+  return { method: 'POST', path: peoplePath(websiteId, `events/${encodeURIComponent(email)}`), body: event }
+}

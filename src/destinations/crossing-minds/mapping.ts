@@ -1,0 +1,388 @@
+/**
+ * Pure Segment → Crossing Minds mapping (partners.md §1.4, §1.5, §1.7): no fetch, no KV.
+ * What the partner already knows (declared properties, the database's id types)
+ * comes in as arguments.
+ */
+import type { EventOf } from '../../segment/schema'
+import { ENGAGE_AUDIENCE_EVENTS, ecommerceEventsOf } from '../../segment/spec-events'
+import { sanitizeKey } from '../shared/keys'
+import { flattenValues, isoToUnixSeconds, isPlainObject, type ScalarOrList } from '../shared/values'
+import type { DeliveryOutcome, PartnerRequest } from '../types'
+import type { CrossingMindsSettings } from './settings'
+
+export type Dropped = Extract<DeliveryOutcome, { status: 'dropped' }>
+
+export function isDropped(value: object): value is Dropped {
+  return 'status' in value && value.status === 'dropped'
+}
+
+/**
+ * The Segment destination records interactions only for these Ecommerce v2 groups;
+ * "any events that are not listed will be rejected" (segment-docs crossing-minds page).
+ */
+export const INTERACTION_EVENTS = ecommerceEventsOf([
+  'browsing',
+  'coreOrdering',
+  'wishlisting',
+  'sharing',
+  'reviewing',
+])
+
+// ---------------------------------------------------------------- user properties
+
+/** A user-property declaration, as `POST /v1/users-properties/` takes it. */
+export interface PropertySpec {
+  name: string
+  valueType: string
+  repeated: boolean
+}
+
+export interface UserPropertyValue {
+  spec: PropertySpec
+  value: ScalarOrList
+}
+
+/** An identify as a partial update of one user's properties. */
+export interface UserPropertiesUpdate {
+  userId: string
+  /** One entry per property, with the declaration it needs if the database lacks it. */
+  properties: UserPropertyValue[]
+  /** Trait names left out: reserved names, case duplicates, values whose type cannot be told. */
+  skipped: string[]
+}
+
+/** Property names: at most 64 of [A-Za-z0-9._-], case-insensitive; `user_id`/`item_id` are reserved (.NET docs). */
+const MAX_PROPERTY_NAME = 64
+const RESERVED_PROPERTY_NAMES = new Set(['user_id', 'item_id'])
+
+/** Declared names compare case-insensitively (the partner treats them so). */
+export function propertyKey(name: string): string {
+  return name.toLowerCase()
+}
+
+/**
+ * Infers a declaration from a value. Strings are bare `unicode` (the PHP example's
+ * type); every number is `float64` so an integer-looking first value cannot make a
+ * later decimal invalid (partners.md §1.4 "assume" line); arrays become `repeated`.
+ * Empty arrays have no type to infer and are left out.
+ */
+export function inferPropertySpec(name: string, value: ScalarOrList): UserPropertyValue | undefined {
+  const scalarType = (item: unknown): string =>
+    typeof item === 'string' ? 'unicode' : typeof item === 'number' ? 'float64' : 'bool'
+  if (!Array.isArray(value)) return { spec: { name, valueType: scalarType(value), repeated: false }, value }
+  if (value.length === 0) return undefined
+  const types = new Set(value.map(scalarType))
+  // A mixed list cannot be one typed property: keep it as text.
+  if (types.size > 1)
+    return { spec: { name, valueType: 'unicode', repeated: true }, value: value.map((item) => String(item)) }
+  return { spec: { name, valueType: scalarType(value[0]), repeated: true }, value }
+}
+
+/**
+ * identify → a partial update of the user's properties. Traits are flattened
+ * (`address.city`), names sanitised (segments keep [A-Za-z0-9_], `.` joins levels,
+ * 64 characters at most); reserved and case-duplicate names are skipped.
+ */
+export function mapIdentifyToUserUpdate(event: EventOf<'identify'>): UserPropertiesUpdate | Dropped {
+  if (typeof event.userId !== 'string')
+    return {
+      status: 'dropped',
+      reason: 'missing_user_id',
+      detail: 'Crossing Minds users need a userId',
+    }
+  const flat = flattenValues(event.traits ?? {}, { key: sanitizeKey, separator: '.', arrays: 'keep' })
+  const properties: UserPropertyValue[] = []
+  const skipped: string[] = []
+  const seen = new Set<string>()
+  for (const [path, value] of Object.entries(flat)) {
+    const name = path.slice(0, MAX_PROPERTY_NAME)
+    const key = propertyKey(name)
+    if (RESERVED_PROPERTY_NAMES.has(key) || seen.has(key)) {
+      skipped.push(path)
+      continue
+    }
+    const inferred = inferPropertySpec(name, value)
+    if (!inferred) {
+      skipped.push(path)
+      continue
+    }
+    seen.add(key)
+    properties.push(inferred)
+  }
+  return { userId: event.userId, properties, skipped }
+}
+
+/** Declarations the updates need that the database does not have yet (first type seen wins). */
+export function propertiesToDeclare(
+  updates: readonly UserPropertiesUpdate[],
+  declared: ReadonlyMap<string, PropertySpec>,
+): PropertySpec[] {
+  const missing = new Map<string, PropertySpec>()
+  for (const update of updates)
+    for (const { spec } of update.properties) {
+      const key = propertyKey(spec.name)
+      if (!declared.has(key) && !missing.has(key)) missing.set(key, spec)
+    }
+  return [...missing.values()]
+}
+
+function conformScalar(
+  value: string | number | boolean,
+  valueType: string,
+): string | number | boolean | undefined {
+  if (/^(unicode\d*|text|image_url)$/.test(valueType)) return String(value)
+  if (/^u?int\d+$/.test(valueType)) {
+    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+    return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined
+  }
+  if (/^float\d+$/.test(valueType)) {
+    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+    return typeof number === 'number' && Number.isFinite(number) ? number : undefined
+  }
+  if (valueType === 'bool') {
+    if (typeof value === 'boolean') return value
+    if (value === 'true' || value === 'false') return value === 'true'
+    return undefined
+  }
+  // bytes and other types have no faithful conversion from JSON traits.
+  return undefined
+}
+
+/**
+ * Converts a value to the type the property was declared with (it may have been
+ * declared earlier with another type, e.g. by a previous trait value). Returns
+ * undefined when the value cannot be represented: the property is then left out.
+ */
+export function conformToDeclared(value: ScalarOrList, declared: PropertySpec): ScalarOrList | undefined {
+  if (Array.isArray(value)) {
+    if (!declared.repeated) return undefined
+    const items = value.map((item) => conformScalar(item, declared.valueType))
+    return items.every((item) => item !== undefined) ? (items as ScalarOrList) : undefined
+  }
+  const scalar = conformScalar(value, declared.valueType)
+  if (scalar === undefined) return undefined
+  return declared.repeated ? [scalar] : scalar
+}
+
+/** The PATCH body for one update, values conformed to the declared types. */
+export function buildUserPatch(
+  update: UserPropertiesUpdate,
+  declared: ReadonlyMap<string, PropertySpec>,
+): { user: Record<string, ScalarOrList>; skipped: string[] } {
+  const user: Record<string, ScalarOrList> = {}
+  const skipped = [...update.skipped]
+  for (const { spec, value } of update.properties) {
+    const declaration = declared.get(propertyKey(spec.name))
+    const conformed = declaration && conformToDeclared(value, declaration)
+    if (declaration && conformed !== undefined) user[declaration.name] = conformed
+    else skipped.push(spec.name)
+  }
+  return { user, skipped }
+}
+
+export function declarePropertyRequest(spec: PropertySpec): PartnerRequest {
+  return {
+    method: 'POST',
+    path: '/v1/users-properties/',
+    body: { property_name: spec.name, value_type: spec.valueType, repeated: spec.repeated },
+  }
+}
+
+export function getPropertyRequest(name: string): PartnerRequest {
+  return { method: 'GET', path: `/v1/users-properties/${encodeURIComponent(name)}/` }
+}
+
+/** `PATCH … create_if_missing` is an upsert that keeps the user's other properties (partners.md §1.4). */
+export function userPatchRequest(userIdPath: string, user: Record<string, ScalarOrList>): PartnerRequest {
+  return {
+    method: 'PATCH',
+    path: `/v1/users/${userIdPath}/properties/`,
+    body: { user, create_if_missing: true },
+  }
+}
+
+// ---------------------------------------------------------------- ids
+
+/** The database's id types, from the login response (`database.*_id_type`). */
+export interface IdTypes {
+  user: string
+  item: string
+  session: string
+}
+
+function base64UrlOfUtf8(text: string): string {
+  let binary = ''
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+}
+
+/**
+ * An id as the JSON body wants it (Python client `_id2body`): numbers for int
+ * types, unpadded base64url for `bytes*`, the string otherwise. Undefined when
+ * the id cannot be of that type (e.g. `abc` for `uint32`).
+ */
+export function encodeIdForBody(id: string, idType: string | undefined): string | number | undefined {
+  if (idType && /^u?int\d+$/.test(idType)) {
+    if (!/^-?\d+$/.test(id)) return undefined
+    const number = Number(id)
+    return Number.isSafeInteger(number) && (number >= 0 || idType.startsWith('int')) ? number : undefined
+  }
+  if (idType?.startsWith('bytes')) return base64UrlOfUtf8(id)
+  return id
+}
+
+/** An id inside a URL path: the body form, URL-escaped (Python client `_id2url`). */
+export function encodeIdForPath(id: string, idType: string | undefined): string | undefined {
+  const encoded = encodeIdForBody(id, idType)
+  return encoded === undefined ? undefined : encodeURIComponent(String(encoded))
+}
+
+// ---------------------------------------------------------------- interactions
+
+export interface Interaction {
+  itemId: string
+  interactionType: string
+  /** Unix seconds. */
+  timestamp: number
+}
+
+/** Who the interactions belong to: a known user, or an anonymous session (`anonymousId`). */
+export interface InteractionSubject {
+  kind: 'user' | 'session'
+  id: string
+}
+
+export interface InteractionPlan {
+  subject: InteractionSubject
+  interactions: Interaction[]
+}
+
+function productIdOf(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.trim() !== '') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  return undefined
+}
+
+/**
+ * The items an ecommerce event is about: `product_id`, else one per
+ * `products[].product_id` (partners.md §1.7 "assume" line), duplicates removed.
+ */
+export function productIdsOf(properties: Record<string, unknown> | undefined): string[] {
+  const single = productIdOf(properties?.product_id)
+  if (single) return [single]
+  const products = Array.isArray(properties?.products) ? properties.products : []
+  const ids = products.map((product) =>
+    isPlainObject(product) ? productIdOf(product.product_id) : undefined,
+  )
+  return [...new Set(ids.filter((id): id is string => id !== undefined))]
+}
+
+/** Event timestamp in Unix seconds (the partner's `timestamp` is seconds, float allowed). */
+export function eventUnixSeconds(iso: string): number {
+  return isoToUnixSeconds(iso) ?? Math.floor(Date.parse(iso) / 1000)
+}
+
+/**
+ * track → interactions. Only the listed Ecommerce v2 events count (Engage's
+ * `Audience Entered`/`Exited` are not ecommerce events: `unsupported_event`);
+ * `interaction_type` is the event name unless the `interactionTypes` setting maps it.
+ */
+export function mapTrackToInteractions(
+  event: EventOf<'track'>,
+  settings: Pick<CrossingMindsSettings, 'interactionTypes'>,
+): InteractionPlan | Dropped {
+  if ((ENGAGE_AUDIENCE_EVENTS as readonly string[]).includes(event.event))
+    return {
+      status: 'dropped',
+      reason: 'unsupported_event',
+      detail: `"${event.event}" is an Engage audience event, not an ecommerce interaction`,
+    }
+  if (!INTERACTION_EVENTS.has(event.event))
+    return {
+      status: 'dropped',
+      reason: 'unsupported_event',
+      detail: `"${event.event}" is not an Ecommerce v2 browsing, ordering, wishlist, sharing or review event`,
+    }
+  const itemIds = productIdsOf(event.properties)
+  if (itemIds.length === 0)
+    return {
+      status: 'dropped',
+      reason: 'missing_item_id',
+      detail: 'no properties.product_id or products[].product_id',
+    }
+  const interactionType = settings.interactionTypes?.[event.event] ?? event.event
+  const timestamp = eventUnixSeconds(event.timestamp)
+  // The schema guarantees userId or anonymousId.
+  const subject: InteractionSubject =
+    typeof event.userId === 'string'
+      ? { kind: 'user', id: event.userId }
+      : { kind: 'session', id: String(event.anonymousId) }
+  return { subject, interactions: itemIds.map((itemId) => ({ itemId, interactionType, timestamp })) }
+}
+
+/** A plan with its ids encoded for the database's id types. */
+export interface EncodedInteractionPlan {
+  kind: InteractionSubject['kind']
+  subjectForBody: string | number
+  subjectForPath: string
+  interactions: { item_id: string | number; interaction_type: string; timestamp: number }[]
+}
+
+export function encodeInteractionPlan(
+  plan: InteractionPlan,
+  idTypes: IdTypes,
+): EncodedInteractionPlan | Dropped {
+  const subjectType = plan.subject.kind === 'user' ? idTypes.user : idTypes.session
+  const subjectForBody = encodeIdForBody(plan.subject.id, subjectType)
+  const subjectForPath = encodeIdForPath(plan.subject.id, subjectType)
+  if (subjectForBody === undefined || subjectForPath === undefined)
+    return {
+      status: 'dropped',
+      reason: plan.subject.kind === 'user' ? 'invalid_user_id' : 'invalid_session_id',
+      detail: `id does not fit the database's ${subjectType} ${plan.subject.kind} ids`,
+    }
+  const interactions: EncodedInteractionPlan['interactions'] = []
+  for (const interaction of plan.interactions) {
+    const itemId = encodeIdForBody(interaction.itemId, idTypes.item)
+    if (itemId === undefined)
+      return {
+        status: 'dropped',
+        reason: 'invalid_item_id',
+        detail: `product id "${interaction.itemId}" does not fit the database's ${idTypes.item} item ids`,
+      }
+    interactions.push({
+      item_id: itemId,
+      interaction_type: interaction.interactionType,
+      timestamp: interaction.timestamp,
+    })
+  }
+  return { kind: plan.subject.kind, subjectForBody, subjectForPath, interactions }
+}
+
+/**
+ * One request for several plans of one kind: the per-subject bulk route when they
+ * share a subject, else the many-subjects bulk route with the subject in each row
+ * (partners.md §1.5). A multi-product event is always one request.
+ */
+export function buildInteractionsRequest(plans: readonly EncodedInteractionPlan[]): PartnerRequest {
+  const [first] = plans
+  if (!first) throw new Error('buildInteractionsRequest needs at least one plan')
+  const singleSubject = plans.every((plan) => plan.subjectForPath === first.subjectForPath)
+  const collection = first.kind === 'user' ? 'users' : 'sessions'
+  if (singleSubject)
+    return {
+      method: 'POST',
+      path: `/v1/${collection}/${first.subjectForPath}/interactions-bulk/`,
+      body: { interactions: plans.flatMap((plan) => plan.interactions) },
+    }
+  const subjectKey = first.kind === 'user' ? 'user_id' : 'session_id'
+  return {
+    method: 'POST',
+    path: first.kind === 'user' ? '/v1/interactions-bulk/' : '/v1/sessions-interactions-bulk/',
+    body: {
+      interactions: plans.flatMap((plan) =>
+        plan.interactions.map((interaction) => ({ [subjectKey]: plan.subjectForBody, ...interaction })),
+      ),
+    },
+  }
+}

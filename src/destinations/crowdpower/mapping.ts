@@ -1,0 +1,270 @@
+/**
+ * Pure Segment → CrowdPower Beacon API mapping (partners.md §3.3, §3.4): no fetch, no KV.
+ * Attribute and property keys are snake_case; dates go as Unix seconds (UTC) on keys ending in `_at`.
+ */
+import type { EventOf, SegmentEvent } from '../../segment/schema'
+import { toSnakeCase } from '../shared/keys'
+import { isIsoDateString, isoToUnixSeconds, isPlainObject } from '../shared/values'
+import type { DropReason, PartnerRequest } from '../types'
+import type { CrowdPowerSettings } from './settings'
+
+/** Who a call is about: CrowdPower matches customers by `user_id`, else by `email` (§3.3). */
+export interface CrowdPowerUser {
+  user_id?: string
+  email?: string
+}
+
+export interface CrowdPowerCustomer extends CrowdPowerUser {
+  name?: string
+  first_name?: string
+  last_name?: string
+  phone?: string
+  signed_up_at?: number
+  ip?: string
+  custom_attributes?: Record<string, unknown>
+}
+
+export interface CrowdPowerEvent {
+  action: string
+  properties?: Record<string, unknown>
+  created_at: number
+}
+
+export interface CrowdPowerCharge {
+  /** Integer, smallest currency unit. */
+  amount: number
+  created_at: number
+}
+
+export type CrowdPowerCall =
+  | { route: 'customers'; user: CrowdPowerUser; customer: CrowdPowerCustomer }
+  | { route: 'events'; user: CrowdPowerUser; event: CrowdPowerEvent }
+  | { route: 'charges'; user: CrowdPowerUser; charge: CrowdPowerCharge }
+  | { route: 'drop'; reason: DropReason; detail: string }
+
+/** The action every Segment page call becomes (the page's name goes in `properties.name`). */
+export const PAGE_VIEWED_ACTION = 'Page Viewed'
+
+/** Traits with their own customer field; every other trait is a custom attribute. */
+const CUSTOMER_FIELD_TRAITS = new Set([
+  'email',
+  'name',
+  'firstName',
+  'first_name',
+  'lastName',
+  'last_name',
+  'phone',
+  'createdAt',
+  'created_at',
+])
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+function emailOf(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const email = value.trim()
+  return EMAIL.test(email) ? email : undefined
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
+}
+
+/** A Unix-seconds value from an ISO date, a number (already seconds) or a numeric string; else undefined. */
+function unixSeconds(value: unknown): number | undefined {
+  if (isIsoDateString(value)) return isoToUnixSeconds(value)
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value)
+  if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim())
+  return undefined
+}
+
+/**
+ * Traits / properties → CrowdPower attributes: keys snake_cased at every depth; a key
+ * ending in `At`/`_at`/`Date`/`_date` (after snake-casing: `_at` or `_date`) is a date:
+ * an ISO-8601 value becomes Unix seconds under `<name>_at` (`createdAt` → `created_at`,
+ * `trial_start_date` → `trial_start_at`). Only ISO strings are dates: an ISO value
+ * under any other key stays a string. An `_at` key whose value is no date at all is
+ * left out, since CrowdPower wants an integer there. Nulls are left out.
+ */
+export function toCrowdPowerAttributes(input: Record<string, unknown>): Record<string, unknown> {
+  const output: Record<string, unknown> = {}
+  for (const [rawKey, value] of Object.entries(input)) {
+    const key = toSnakeCase(rawKey)
+    if (key === '' || value === null || value === undefined) continue
+    if (key.endsWith('_at') || key === 'at') {
+      const seconds = unixSeconds(value)
+      if (seconds !== undefined) output[key] = seconds
+    } else if (key.endsWith('_date') && isIsoDateString(value)) {
+      output[`${key.slice(0, -'_date'.length)}_at`] = isoToUnixSeconds(value)
+    } else output[key] = convertNested(value)
+  }
+  return output
+}
+
+function convertNested(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((entry) => entry !== null).map(convertNested)
+  if (isPlainObject(value)) return toCrowdPowerAttributes(value)
+  return value
+}
+
+function contextEmail(event: SegmentEvent): string | undefined {
+  const traits = event.context?.traits
+  return isPlainObject(traits) ? emailOf(traits.email) : undefined
+}
+
+/**
+ * `user_id` from the Segment userId; without one, CrowdPower needs an email (§3.3):
+ * `traits.email` on identify, `context.traits.email` otherwise (where Engage puts it).
+ */
+export function crowdPowerUser(event: SegmentEvent): CrowdPowerUser | undefined {
+  if (typeof event.userId === 'string') return { user_id: event.userId }
+  const email = (event.type === 'identify' ? emailOf(event.traits?.email) : undefined) ?? contextEmail(event)
+  return email ? { email } : undefined
+}
+
+function missingUser(): CrowdPowerCall {
+  return { route: 'drop', reason: 'missing_user_id', detail: 'CrowdPower needs a userId or an email' }
+}
+
+/** identify → customer: the named fields CrowdPower has, every other trait in `custom_attributes`. */
+export function mapIdentifyToCustomer(event: EventOf<'identify'>, user: CrowdPowerUser): CrowdPowerCustomer {
+  const traits = event.traits ?? {}
+  const email = user.email ?? emailOf(traits.email)
+  const name = text(traits.name)
+  const firstName = text(traits.firstName ?? traits.first_name)
+  const lastName = text(traits.lastName ?? traits.last_name)
+  const phone = text(traits.phone)
+  const signedUpAt = unixSeconds(traits.createdAt ?? traits.created_at)
+  const ip = text(event.context?.ip)
+  const custom = toCrowdPowerAttributes(
+    Object.fromEntries(Object.entries(traits).filter(([key]) => !CUSTOMER_FIELD_TRAITS.has(key))),
+  )
+  return {
+    ...user,
+    ...(email !== undefined && { email }),
+    ...(name !== undefined && { name }),
+    ...(firstName !== undefined && { first_name: firstName }),
+    ...(lastName !== undefined && { last_name: lastName }),
+    ...(phone !== undefined && { phone }),
+    ...(signedUpAt !== undefined && { signed_up_at: signedUpAt }),
+    ...(ip !== undefined && { ip }),
+    ...(Object.keys(custom).length > 0 && { custom_attributes: custom }),
+  }
+}
+
+function createdAt(event: SegmentEvent): number {
+  return Math.floor(Date.parse(event.timestamp) / 1000)
+}
+
+/** Segment revenue → an integer amount in the smallest currency unit, per the `revenueUnit` setting. */
+export function revenueToAmount(
+  revenue: unknown,
+  unit: CrowdPowerSettings['revenueUnit'],
+): number | undefined {
+  const value = typeof revenue === 'string' && revenue.trim() !== '' ? Number(revenue) : revenue
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined
+  return Math.round(unit === 'major' ? value * 100 : value)
+}
+
+/**
+ * track → event; a track with a `revenue` property is a charge instead: the charge
+ * only, its name and other properties ignored (CrowdPower's Segment docs, §3.4).
+ */
+export function mapTrack(
+  event: EventOf<'track'>,
+  user: CrowdPowerUser,
+  settings: CrowdPowerSettings,
+): CrowdPowerCall {
+  const revenue = event.properties?.revenue
+  if (revenue !== undefined && revenue !== null) {
+    const amount = revenueToAmount(revenue, settings.revenueUnit)
+    if (amount === undefined) {
+      return { route: 'drop', reason: 'invalid_revenue', detail: 'revenue must be a number ≥ 0' }
+    }
+    return { route: 'charges', user, charge: { amount, created_at: createdAt(event) } }
+  }
+  const properties = toCrowdPowerAttributes(event.properties ?? {})
+  return {
+    route: 'events',
+    user,
+    event: {
+      action: event.event,
+      ...(Object.keys(properties).length > 0 && { properties }),
+      created_at: createdAt(event),
+    },
+  }
+}
+
+/**
+ * page → event. CrowdPower's Beacon page-view endpoint is UNCONFIRMED (partners.md §3.3):
+ * assume a customer event. One action, `Page Viewed`, for every page (not
+ * `Viewed <name> Page`), so pages stay one event type in CrowdPower's feed and
+ * segments; the page's name and category are properties. Reserved page properties
+ * missing from `properties` are taken from `context.page`.
+ */
+export function mapPageToEvent(event: EventOf<'page'>): CrowdPowerEvent {
+  const contextPage = isPlainObject(event.context?.page) ? event.context.page : {}
+  const pick = (key: string) => event.properties?.[key] ?? contextPage[key]
+  const reserved = Object.fromEntries(
+    ['url', 'path', 'title', 'referrer', 'search']
+      .map((key) => [key, pick(key)] as const)
+      .filter(([, value]) => value !== undefined && value !== null),
+  )
+  const properties = toCrowdPowerAttributes({
+    ...(event.name && { name: event.name }),
+    ...(event.category && { category: event.category }),
+    ...reserved,
+    ...event.properties,
+  })
+  return {
+    action: PAGE_VIEWED_ACTION,
+    ...(Object.keys(properties).length > 0 && { properties }),
+    created_at: createdAt(event),
+  }
+}
+
+/** One Segment event → the CrowdPower call it becomes, or a drop. */
+export function mapEventToCrowdPower(event: SegmentEvent, settings: CrowdPowerSettings): CrowdPowerCall {
+  const user = crowdPowerUser(event)
+  if (!user) return missingUser()
+  switch (event.type) {
+    case 'identify':
+      return { route: 'customers', user, customer: mapIdentifyToCustomer(event, user) }
+    case 'track':
+      return mapTrack(event, user, settings)
+    case 'page':
+      return { route: 'events', user, event: mapPageToEvent(event) }
+    default:
+      return {
+        route: 'drop',
+        reason: 'unsupported_call',
+        detail: `CrowdPower does not take ${event.type} calls`,
+      }
+  }
+}
+
+export function customerRequest(customer: CrowdPowerCustomer): PartnerRequest {
+  return { method: 'POST', path: '/customers', body: customer }
+}
+
+export function customersBulkRequest(customers: CrowdPowerCustomer[]): PartnerRequest {
+  return { method: 'POST', path: '/customers/bulk', body: { customers } }
+}
+
+export function eventRequest(user: CrowdPowerUser, event: CrowdPowerEvent): PartnerRequest {
+  return { method: 'POST', path: '/events', body: { ...user, ...event } }
+}
+
+/** `/events/bulk` is per user: the user once, then the events (§3.3). */
+export function eventsBulkRequest(user: CrowdPowerUser, events: CrowdPowerEvent[]): PartnerRequest {
+  return { method: 'POST', path: '/events/bulk', body: { ...user, events } }
+}
+
+export function chargeRequest(user: CrowdPowerUser, charge: CrowdPowerCharge): PartnerRequest {
+  return { method: 'POST', path: '/charges', body: { ...user, ...charge } }
+}
+
+export function chargesBulkRequest(user: CrowdPowerUser, charges: CrowdPowerCharge[]): PartnerRequest {
+  return { method: 'POST', path: '/charges/bulk', body: { ...user, charges } }
+}

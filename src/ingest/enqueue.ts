@@ -1,0 +1,94 @@
+import type { DeliveryMessage } from '../delivery/message'
+import { RouterError } from '../errors'
+import { logWarn } from '../lib/log'
+import type { SegmentEvent } from '../segment/schema'
+import { jsonBytes } from './limits'
+
+/** Queues allow 128 KB per message including metadata; events are packed up to this much JSON. */
+const MAX_MESSAGE_BYTES = 120_000
+/** sendBatch allows 100 messages and 256 KB per call. */
+const MAX_SEND_MESSAGES = 100
+const MAX_SEND_BYTES = 250_000
+
+interface Packed {
+  request: MessageSendRequest<DeliveryMessage>
+  bytes: number
+}
+
+/**
+ * Hands a request's accepted events to the delivery queue, as few messages and
+ * calls as the limits allow, and returns only once every call has succeeded:
+ * the client's 200 means the events are safe. The HTTP API and the webhook both
+ * end here.
+ */
+export async function enqueueEvents(
+  queue: Queue<DeliveryMessage>,
+  source: string,
+  events: readonly SegmentEvent[],
+  replay?: { ingestId: string; only: string[] },
+): Promise<void> {
+  const packed = packMessages(
+    { source, ingestId: replay?.ingestId ?? crypto.randomUUID(), ...(replay && { only: replay.only }) },
+    events,
+  )
+  for (const chunk of chunkSends(packed)) {
+    try {
+      await queue.sendBatch(chunk.map((item) => item.request))
+    } catch (error) {
+      logWarn({ msg: 'queue refused events', source, count: events.length, reason: (error as Error).message })
+      // Whatever was queued before the failure is delivered once: the client's
+      // retry carries the same messageIds, and the ledger skips those already seen.
+      throw new RouterError(
+        503,
+        'queue_unavailable',
+        'the delivery queue is unavailable; retry the request',
+        undefined,
+        { 'Retry-After': '5' },
+      )
+    }
+  }
+}
+
+/**
+ * Packs events in order into messages of at most MAX_MESSAGE_BYTES of JSON.
+ * Every event is at most 32 KB (normalize.ts), so each fits in a message.
+ * `json` content type makes the queue count exactly these bytes (the default
+ * v8 serialisation doubles strings holding any non-Latin-1 character).
+ */
+function packMessages(envelope: Omit<DeliveryMessage, 'events'>, events: readonly SegmentEvent[]): Packed[] {
+  const envelopeBytes = jsonBytes(JSON.stringify({ ...envelope, events: [] }))
+  const packed: Packed[] = []
+  let current: SegmentEvent[] = []
+  let bytes = envelopeBytes
+  const flush = () => {
+    if (current.length === 0) return
+    packed.push({ request: { body: { ...envelope, events: current }, contentType: 'json' }, bytes })
+    current = []
+    bytes = envelopeBytes
+  }
+  for (const event of events) {
+    const eventBytes = jsonBytes(JSON.stringify(event)) + 1 // + the separating comma
+    if (bytes + eventBytes > MAX_MESSAGE_BYTES) flush()
+    current.push(event)
+    bytes += eventBytes
+  }
+  flush()
+  return packed
+}
+
+function chunkSends(packed: readonly Packed[]): Packed[][] {
+  const chunks: Packed[][] = []
+  let current: Packed[] = []
+  let bytes = 0
+  for (const item of packed) {
+    if (current.length === MAX_SEND_MESSAGES || (current.length > 0 && bytes + item.bytes > MAX_SEND_BYTES)) {
+      chunks.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(item)
+    bytes += item.bytes
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}

@@ -1,0 +1,162 @@
+import * as v from 'valibot'
+import { type InputIssue, toInputIssues } from '../errors'
+import { type SegmentEvent, SegmentEventSchema } from '../segment/schema'
+import {
+  DEPTH_LIMIT_NAME,
+  EVENT_LIMIT_NAME,
+  jsonBytes,
+  MAX_EVENT_BYTES,
+  MAX_EVENT_DEPTH,
+  nestsDeeperThan,
+} from './limits'
+
+export type JsonRecord = Record<string, unknown>
+
+export function isJsonRecord(value: unknown): value is JsonRecord {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** What a Tracking API batch sets once for all its items. */
+export interface BatchDefaults {
+  context?: JsonRecord
+  integrations?: JsonRecord
+  sentAt?: string
+}
+
+export interface NormalizeOptions {
+  /** Source name; part of a filled-in messageId. */
+  source: string
+  /** Server time of the request, ISO. */
+  now: string
+  /**
+   * `tracking`: events from a client library, whose times Segment's API derives.
+   * `processed`: events Segment already stamped (webhooks), whose times are kept.
+   */
+  times: 'tracking' | 'processed'
+  /** Where issues are reported: `batch.3`, `0`, or `` for a lone event. */
+  path: string
+  defaults?: BatchDefaults
+}
+
+export type Outcome =
+  | { ok: true; event: SegmentEvent }
+  | { ok: false; tooLarge: boolean; messageId?: string; issues: InputIssue[] }
+
+/**
+ * Turns one raw item into the event we queue, as Segment's servers would:
+ * batch defaults merged in, the write key (a credential) dropped, size and
+ * Spec checked, messageId and times filled in.
+ */
+export async function normalizeEvent(raw: unknown, options: NormalizeOptions): Promise<Outcome> {
+  const item = isJsonRecord(raw) ? withoutWriteKey(raw) : raw
+  const merged = isJsonRecord(item) ? withDefaults(item, options.defaults) : item
+  const clientMessageId = isJsonRecord(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined
+
+  if (nestsDeeperThan(merged, MAX_EVENT_DEPTH)) {
+    const message = `the event exceeds the limit of ${DEPTH_LIMIT_NAME}`
+    return {
+      ok: false,
+      tooLarge: false,
+      messageId: clientMessageId,
+      issues: [{ path: options.path, message }],
+    }
+  }
+  // Measured before our own stamps, as the client libraries measure, so whatever
+  // they let through passes; the merged batch context counts because it is queued.
+  const bytes = jsonBytes(JSON.stringify(merged))
+  if (bytes > MAX_EVENT_BYTES) {
+    const message = `the event is ${bytes} bytes, over the limit of ${EVENT_LIMIT_NAME}`
+    return {
+      ok: false,
+      tooLarge: true,
+      messageId: clientMessageId,
+      issues: [{ path: options.path, message }],
+    }
+  }
+
+  const parsed = v.safeParse(SegmentEventSchema, merged)
+  if (!parsed.success) {
+    return {
+      ok: false,
+      tooLarge: false,
+      messageId: clientMessageId,
+      issues: toInputIssues(parsed.issues, options.path),
+    }
+  }
+  const input = parsed.output
+  const messageId =
+    input.messageId ?? (await derivedMessageId(options.source, options.defaults?.sentAt, item))
+
+  if (options.times === 'processed') {
+    const receivedAt = input.receivedAt ?? options.now
+    const timestamp = input.timestamp ?? correctedTimestamp(receivedAt, input.sentAt, input.originalTimestamp)
+    return { ok: true, event: { ...input, messageId, receivedAt, timestamp } }
+  }
+
+  // A client's `timestamp` is when the event happened by its own clock: Segment calls that originalTimestamp.
+  const originalTimestamp = input.timestamp ?? input.originalTimestamp
+  const sentAt = input.sentAt ?? options.defaults?.sentAt
+  const event: SegmentEvent = {
+    ...input,
+    messageId,
+    receivedAt: options.now,
+    timestamp: correctedTimestamp(options.now, sentAt, originalTimestamp),
+    ...(originalTimestamp !== undefined && { originalTimestamp }),
+    ...(sentAt !== undefined && { sentAt }),
+  }
+  return { ok: true, event }
+}
+
+function withoutWriteKey(item: JsonRecord): JsonRecord {
+  const { writeKey: _credential, ...rest } = item
+  return rest
+}
+
+/** Batch-level context and integrations under each item's own (item keys win, one level deep). */
+function withDefaults(item: JsonRecord, defaults: BatchDefaults | undefined): JsonRecord {
+  const merged = { ...item }
+  for (const key of ['context', 'integrations'] as const) {
+    const shared = defaults?.[key]
+    const own = item[key]
+    if (shared === undefined) continue
+    if (own === undefined) merged[key] = shared
+    else if (isJsonRecord(own)) merged[key] = { ...shared, ...own }
+    // Any other value stays as sent, for validation to report.
+  }
+  return merged
+}
+
+/**
+ * A messageId for an event sent without one. It is derived from the request,
+ * not random, so a client retrying the same request (say after our 503, when
+ * part of it was already queued) produces the same ids and the ledger drops the
+ * duplicates. sentAt tells apart identical events sent in separate requests.
+ */
+async function derivedMessageId(source: string, sentAt: string | undefined, item: unknown): Promise<string> {
+  const data = new TextEncoder().encode(JSON.stringify([source, sentAt ?? null, item]))
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data))
+  return `rtr-${Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('')}`
+}
+
+// Dates that toISOString renders with a four-digit year (0000–9999), as the Spec's ISO-8601 strings have.
+const EARLIEST_MS = -62_167_219_200_000
+const LATEST_MS = 253_402_300_799_999
+
+/**
+ * Segment's clock-skew correction: `receivedAt − (sentAt − originalTimestamp)`.
+ * The device clock may be wrong, but the interval it measured between the event
+ * and the send is trusted. Without sentAt the client's time is all there is;
+ * without any client time, the server's.
+ */
+function correctedTimestamp(
+  receivedAt: string,
+  sentAt: string | undefined,
+  originalTimestamp: string | undefined,
+): string {
+  if (originalTimestamp === undefined) return receivedAt
+  if (sentAt === undefined) return originalTimestamp
+  const ms = Date.parse(receivedAt) - (Date.parse(sentAt) - Date.parse(originalTimestamp))
+  // Valid by the schema's pattern yet unparsable here (e.g. a `+05` offset), or pushed out of range by a spoofed clock.
+  if (!Number.isFinite(ms) || ms < EARLIEST_MS || ms > LATEST_MS) return originalTimestamp
+  return new Date(ms).toISOString()
+}

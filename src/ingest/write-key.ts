@@ -1,0 +1,50 @@
+import type { SourceConfig } from '../config/schema'
+import { findSourceByWriteKey, loadConfig } from '../config/store'
+import type { Bindings } from '../env'
+import { RouterError } from '../errors'
+import { isJsonRecord } from './normalize'
+
+/**
+ * The write key in `Authorization: Basic base64("writeKey:")`. The colon is
+ * optional: some old clients encode the bare key. Anything else (Bearer, bad
+ * base64) yields undefined so the body's key can be used.
+ */
+function writeKeyFromBasic(authorization: string | undefined): string | undefined {
+  const match = authorization?.match(/^Basic\s+(\S+)\s*$/i)
+  if (!match?.[1]) return undefined
+  let decoded: string
+  try {
+    const binary = atob(match[1])
+    decoded = new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)))
+  } catch {
+    return undefined
+  }
+  const colon = decoded.indexOf(':')
+  const user = colon === -1 ? decoded : decoded.slice(0, colon)
+  return user === '' ? undefined : user
+}
+
+/** `writeKey` at the top level of a parsed body (analytics.js and analytics-node 2+ put it there). */
+function writeKeyFromBody(body: unknown): string | undefined {
+  const key = isJsonRecord(body) ? body.writeKey : undefined
+  return typeof key === 'string' && key !== '' ? key : undefined
+}
+
+/** The source a request writes to; the Basic header wins over the body's key. 401 when neither is known. */
+export async function authenticateSource(
+  env: Bindings,
+  authorization: string | undefined,
+  body: unknown,
+): Promise<SourceConfig> {
+  const writeKey = writeKeyFromBasic(authorization) ?? writeKeyFromBody(body)
+  if (writeKey === undefined) {
+    throw new RouterError(
+      401,
+      'invalid_write_key',
+      'a write key is required: HTTP Basic with the write key as username, or "writeKey" in the body',
+    )
+  }
+  const source = findSourceByWriteKey(await loadConfig(env), writeKey)
+  if (!source) throw new RouterError(401, 'invalid_write_key', 'the write key is not known to this router')
+  return source
+}

@@ -1,0 +1,133 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { app } from '../../src/app'
+import { ADMIN_TOKEN, basicAuth, putConfig, routerFetch } from '../helpers/router'
+
+const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` }
+
+const VALID = {
+  sources: [
+    {
+      name: 'web',
+      writeKey: 'wk_config_secret_1',
+      webhookSecret: 'whsec_config_secret',
+      destinations: {
+        Crisp: { apiKey: 'crisp-identifier:crisp-key', websiteId: 'site-1' },
+        'Crossing Minds': { apiKey: 'svc-account', apiPassword: 'cm-password', apiDatabaseId: 'db-1' },
+        CrowdPower: { apiKey: 'pk_live_123', enabled: false },
+        Calixa: { apiKey: 'calixa-key', endpoint: 'https://calixa.example/segment' },
+      },
+    },
+  ],
+}
+
+async function getConfig(): Promise<{ sources: Record<string, unknown>[] }> {
+  const response = await routerFetch('/admin/config', { headers: admin })
+  expect(response.status).toBe(200)
+  return (await response.json()) as { sources: Record<string, unknown>[] }
+}
+
+async function putRaw(body: string, headers: Record<string, string> = admin): Promise<Response> {
+  return routerFetch('/admin/config', { method: 'PUT', headers, body })
+}
+
+describe('admin auth', () => {
+  it('refuses a missing or wrong bearer token with 401', async () => {
+    expect((await routerFetch('/admin/config')).status).toBe(401)
+    const wrong = await routerFetch('/admin/config', { headers: { Authorization: 'Bearer nope' } })
+    expect(wrong.status).toBe(401)
+    expect(await wrong.json()).toMatchObject({ error: 'unauthorized' })
+  })
+
+  it('is closed when no ADMIN_TOKEN secret is set, even to a guessed token', async () => {
+    const response = await app.request(
+      '/admin/config',
+      { headers: { Authorization: 'Bearer undefined' } },
+      { ...env, ADMIN_TOKEN: undefined },
+    )
+    expect(response.status).toBe(503)
+    expect(await response.json()).toMatchObject({ error: 'admin_closed' })
+  })
+})
+
+describe('PUT /admin/config', () => {
+  it('lists every problem by path and stores nothing', async () => {
+    await putConfig(VALID)
+    const response = await putRaw(
+      JSON.stringify({
+        sources: [
+          {
+            name: 'web',
+            writeKey: 'wk_config_secret_1',
+            destinations: {
+              Crisp: { apiKey: 'only-an-identifier' },
+              Mailchimp: {},
+              CrowdPower: { apiKey: 'pk_1', apiBase: 'not a url' },
+            },
+          },
+          { name: 'web', writeKey: 'wk_config_secret_1' },
+        ],
+      }),
+    )
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as { error: string; issues: { path: string; message: string }[] }
+    expect(body.error).toBe('invalid_config')
+    const paths = body.issues.map((issue) => issue.path)
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'sources.0.destinations.Crisp.websiteId',
+        'sources.0.destinations.Mailchimp',
+        'sources.0.destinations.CrowdPower.apiBase',
+        'sources.1.name',
+        'sources.1.writeKey',
+      ]),
+    )
+    // The earlier document is still the one in force.
+    const stored = await getConfig()
+    expect(stored.sources).toHaveLength(1)
+    expect(stored.sources[0]?.destinations).toHaveProperty('Calixa')
+  })
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const response = await putRaw('{"sources": [')
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: 'invalid_json' })
+  })
+
+  it('reports structural problems with their paths', async () => {
+    const response = await putRaw(JSON.stringify({ sources: [{ name: 'bad name!', writeKey: 'short' }] }))
+    const body = (await response.json()) as { issues: { path: string }[] }
+    expect(body.issues.map((issue) => issue.path).sort()).toEqual(['sources.0.name', 'sources.0.writeKey'])
+  })
+})
+
+describe('GET /admin/config', () => {
+  it('redacts every secret and keeps the rest', async () => {
+    await putConfig(VALID)
+    const [source] = (await getConfig()).sources
+    expect(source).toMatchObject({ name: 'web', writeKey: '<redacted>', webhookSecret: '<redacted>' })
+    expect(source?.destinations).toEqual({
+      Crisp: { apiKey: '<redacted>', websiteId: 'site-1' },
+      'Crossing Minds': { apiKey: 'svc-account', apiPassword: '<redacted>', apiDatabaseId: 'db-1' },
+      CrowdPower: { apiKey: '<redacted>', enabled: false },
+      Calixa: { apiKey: '<redacted>', endpoint: 'https://calixa.example/segment' },
+    })
+    expect(JSON.stringify(source)).not.toContain('wk_config_secret_1')
+    expect(JSON.stringify(source)).not.toContain('cm-password')
+  })
+
+  it('keeps stored secrets when a redacted document is sent back', async () => {
+    await putConfig(VALID)
+    const document = await getConfig()
+    await putConfig(document)
+    // The original write key still authenticates, so the secret survived the round trip.
+    const response = await routerFetch('/v1/track', {
+      method: 'POST',
+      headers: { Authorization: basicAuth('wk_config_secret_1') },
+      body: JSON.stringify({ userId: 'u1', event: 'Round Trip', integrations: { All: false } }),
+    })
+    expect(response.status).toBe(200)
+    const stored = await env.CONFIG.get('config:v1', 'json')
+    expect(JSON.stringify(stored)).toContain('cm-password')
+  })
+})

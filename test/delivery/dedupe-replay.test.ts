@@ -1,0 +1,105 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { type LedgerRow, waitForLedger } from '../helpers/delivery'
+import { configureSource, sandboxDestinations } from '../helpers/destinations'
+import { messageId, sendBatch } from '../helpers/events'
+import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
+import { SandboxTenant } from '../helpers/sandbox'
+
+async function crowdPowerOnly() {
+  const tenant = new SandboxTenant()
+  const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+  return { tenant, source }
+}
+
+function track(id: string) {
+  return {
+    type: 'track',
+    messageId: id,
+    userId: `user-${id}`,
+    event: 'Report Exported',
+    properties: { format: 'csv' },
+  }
+}
+
+async function replay(body: unknown): Promise<{ replayed: number; skipped: { reason: string }[] }> {
+  const response = await routerFetch('/admin/replay', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify(body),
+  })
+  expect(response.status, await response.clone().text()).toBe(200)
+  return (await response.json()) as { replayed: number; skipped: { reason: string }[] }
+}
+
+async function rowOf(id: string): Promise<LedgerRow | null> {
+  return env.LEDGER.prepare('SELECT * FROM deliveries WHERE message_id = ?').bind(id).first<LedgerRow>()
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('dedupe', () => {
+  it('delivers a re-sent messageId once and records the duplicate', async () => {
+    const { tenant, source } = await crowdPowerOnly()
+    const id = messageId('dup')
+    await sendBatch(source.writeKey, [track(id)])
+    await waitForLedger([id], { rows: 1 })
+    await sendBatch(source.writeKey, [track(id)])
+
+    await until(async () => (await rowOf(id))?.duplicates === 1)
+    expect(await rowOf(id)).toMatchObject({ status: 'delivered', attempts: 1, duplicates: 1 })
+    expect(await tenant.requests('crowdpower')).toHaveLength(1)
+  })
+})
+
+describe('replay', () => {
+  it('re-delivers a failed delivery once the partner recovers, and only once', async () => {
+    const { tenant, source } = await crowdPowerOnly()
+    await tenant.fault('crowdpower', { status: 400, body: { success: false, code: 400 }, count: 1 })
+    const id = messageId('replay')
+    await sendBatch(source.writeKey, [track(id)])
+    const [failed] = await waitForLedger([id], { rows: 1 })
+    expect(failed?.status).toBe('failed')
+
+    const key = { source: source.name, messageId: id, destination: 'CrowdPower' }
+    expect((await replay({ deliveries: [key] })).replayed).toBe(1)
+    await until(async () => (await rowOf(id))?.status === 'delivered')
+    expect(await rowOf(id)).toMatchObject({ status: 'delivered', replays: 1, attempts: 2 })
+
+    // A second replay finds nothing failed: it queues nothing and says why.
+    const again = await replay({ deliveries: [key] })
+    expect(again.replayed).toBe(0)
+    expect(again.skipped).toEqual([expect.objectContaining({ reason: 'status_delivered' })])
+    const requests = await tenant.requests('crowdpower')
+    expect(requests.map((request) => request.status)).toEqual([400, 200])
+  })
+
+  it('replays by filter and refuses a request that gives neither keys nor filter', async () => {
+    const { tenant, source } = await crowdPowerOnly()
+    await tenant.fault('crowdpower', { status: 422, count: 2 })
+    const ids = [messageId('rf'), messageId('rf')]
+    await sendBatch(source.writeKey, ids.map(track))
+    const rows = await waitForLedger(ids, { rows: 2 })
+    expect(rows.map((row) => row.status)).toEqual(['failed', 'failed'])
+
+    const result = await replay({
+      filter: { source: source.name, destination: 'CrowdPower', status: 'failed' },
+    })
+    expect(result.replayed).toBe(2)
+    await waitForLedger(ids, { rows: 2 })
+    await until(async () => (await Promise.all(ids.map(rowOf))).every((row) => row?.status === 'delivered'))
+
+    const invalid = await routerFetch('/admin/replay', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({}),
+    })
+    expect(invalid.status).toBe(400)
+  })
+})

@@ -1,0 +1,57 @@
+import { inject } from 'vitest'
+import type { RecordedRequest } from '../../sandbox/core'
+
+export type { RecordedRequest }
+
+export type SandboxPartner = 'crisp' | 'crossingminds' | 'crowdpower' | 'calixa'
+
+export interface FaultOptions {
+  mode?: 'status' | 'hang'
+  status?: number
+  body?: unknown
+  retryAfter?: string
+  /** How many requests fail; omitted = until cleared. */
+  count?: number
+}
+
+/**
+ * A private tenant of the partner sandbox for one test: its own partner state,
+ * recordings and faults, so test files running in parallel never interfere.
+ */
+export class SandboxTenant {
+  readonly name = `t${crypto.randomUUID().replaceAll('-', '')}`
+  readonly url = inject('sandboxUrl')
+
+  /** The `apiBase` to configure for a destination so it talks to this tenant's emulator. */
+  apiBase(partner: SandboxPartner): string {
+    return `${this.url}/t/${this.name}/${partner}`
+  }
+
+  async requests(partner?: SandboxPartner): Promise<RecordedRequest[]> {
+    const query = partner ? `?partner=${partner}` : ''
+    const response = await fetch(`${this.url}/__sandbox/t/${this.name}/requests${query}`)
+    return (await response.json()) as RecordedRequest[]
+  }
+
+  async fault(partner: SandboxPartner, options: FaultOptions): Promise<void> {
+    const response = await fetch(`${this.url}/__sandbox/t/${this.name}/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ partner, ...options }),
+    })
+    if (!response.ok) throw new Error(`sandbox refused the fault: ${await response.text()}`)
+  }
+
+  async clearFaults(partner?: SandboxPartner): Promise<void> {
+    await fetch(`${this.url}/__sandbox/t/${this.name}/faults${partner ? `?partner=${partner}` : ''}`, {
+      method: 'DELETE',
+    })
+  }
+
+  /** Calls a partner-specific control route, e.g. `control('crossingminds', 'expire-tokens')`. */
+  async control(partner: SandboxPartner, action: string, body?: unknown): Promise<Response> {
+    return fetch(`${this.url}/__sandbox/t/${this.name}/${partner}/${action}`, {
+      method: 'POST',
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    })
+  }
+}
