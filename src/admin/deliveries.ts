@@ -4,7 +4,7 @@ import type { AppEnv } from '../env'
 import { RouterError, toInputIssues } from '../errors'
 import { queryDeliveries, queryStats } from './ledger-queries'
 
-const Status = v.picklist(['pending', 'delivered', 'dropped', 'retrying', 'failed'], 'unknown status')
+const Status = v.picklist(['delivered', 'dropped', 'retrying', 'failed'], 'unknown status')
 const Millis = v.pipe(
   v.string(),
   v.transform((value) => (/^\d+$/.test(value) ? Number(value) : Date.parse(value))),

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
-import type { LedgerRow } from '../delivery/ledger'
+import { type LedgerRow, stateFromRow, swapState } from '../delivery/ledger'
+import { findDestination } from '../destinations/registry'
 import type { AppEnv, Bindings } from '../env'
 import { RouterError, toInputIssues } from '../errors'
 import { enqueueEvents } from '../ingest/enqueue'
@@ -9,7 +10,14 @@ import { logInfo } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
 import { type DeliveryFilter, whereClause } from './ledger-queries'
 
-const KeySchema = v.object({ source: v.string(), messageId: v.string(), destination: v.string() })
+const KeySchema = v.object({
+  source: v.string(),
+  messageId: v.string(),
+  destination: v.pipe(
+    v.string(),
+    v.check((name) => findDestination(name) !== undefined, 'unknown destination (use the catalog name)'),
+  ),
+})
 
 const ReplaySchema = v.pipe(
   v.object({
@@ -44,7 +52,7 @@ async function findCandidates(
   input: v.InferOutput<typeof ReplaySchema>,
 ): Promise<Candidate[]> {
   const select = `SELECT d.*, e.body FROM deliveries AS d
-    LEFT JOIN undelivered_events AS e ON e.source = d.source AND e.message_id = d.message_id`
+    JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id`
   if (input.deliveries) {
     const keys = JSON.stringify(input.deliveries.map((key) => [key.source, key.messageId, key.destination]))
     const { results } = await db
@@ -68,9 +76,9 @@ async function findCandidates(
 }
 
 /**
- * Takes the candidates for this replay atomically: only rows still failed or
- * dropped are moved to retrying under the replay's id, so two replays of the
- * same delivery queue it once.
+ * Takes the candidates for this replay atomically: only pairs still failed or
+ * dropped, and still owned by whom they were read with, move to retrying under
+ * the replay's id, so two replays of the same delivery queue it once.
  */
 async function claimForReplay(
   db: D1Database,
@@ -78,28 +86,38 @@ async function claimForReplay(
   replayId: string,
   now: number,
 ): Promise<Candidate[]> {
-  const claim = db.prepare(
-    `UPDATE deliveries SET status = 'retrying', ingest_id = ?, replays = replays + 1, next_attempt_at = NULL,
-       window_started_at = ?, updated_at = ?
-     WHERE source = ? AND message_id = ? AND destination = ? AND status IN ('failed', 'dropped')
-     RETURNING destination`,
-  )
   if (rows.length === 0) return []
-  const results = await db.batch(
-    rows.map((row) => claim.bind(replayId, now, now, row.source, row.message_id, row.destination)),
+  const claims = rows.map((row) =>
+    swapState(
+      db,
+      { source: row.source, messageId: row.message_id, destination: row.destination },
+      { statuses: ['failed', 'dropped'], ingestId: row.ingest_id },
+      {
+        ...stateFromRow(row),
+        ingestId: replayId,
+        status: 'retrying',
+        nextAttemptAt: null,
+        replays: row.replays + 1,
+        windowStartedAt: now,
+        updatedAt: now,
+      },
+    ),
   )
+  const results = await db.batch(claims)
   return rows.filter((_, index) => (results[index]?.results.length ?? 0) > 0)
 }
 
-/** Gives rows back their previous state when the queue refused the replay. */
+/** Gives pairs back their previous state when the queue refused the replay. */
 async function releaseReplay(db: D1Database, rows: Candidate[], replayId: string): Promise<void> {
-  const release = db.prepare(
-    `UPDATE deliveries SET status = ?, ingest_id = ?, replays = replays - 1
-     WHERE source = ? AND message_id = ? AND destination = ? AND ingest_id = ?`,
-  )
+  if (rows.length === 0) return
   await db.batch(
     rows.map((row) =>
-      release.bind(row.status, row.ingest_id, row.source, row.message_id, row.destination, replayId),
+      swapState(
+        db,
+        { source: row.source, messageId: row.message_id, destination: row.destination },
+        { statuses: ['retrying'], ingestId: replayId },
+        stateFromRow(row),
+      ),
     ),
   )
 }
@@ -118,12 +136,22 @@ async function enqueueReplay(env: Bindings, rows: Candidate[], replayId: string)
   }
 }
 
-/** POST /admin/replay: re-queue failed or dropped deliveries by key or filter. */
-export const replayRoutes = new Hono<AppEnv>().post('/replay', async (c) => {
-  const parsed = v.safeParse(ReplaySchema, await readJsonBody(c.req.raw, { maxBytes: 200_000 }))
-  if (!parsed.success)
-    throw new RouterError(400, 'invalid_replay', 'invalid replay request', toInputIssues(parsed.issues))
-  const candidates = await findCandidates(c.env.LEDGER, parsed.output)
+/** A parsed replay request: exact deliveries, or a filter over failed/dropped ones. */
+export type ReplayRequest = v.InferOutput<typeof ReplaySchema>
+
+export interface ReplayResult {
+  replayId: string
+  replayed: number
+  skipped: { source: string; messageId: string; destination: string; reason: string }[]
+}
+
+/**
+ * Re-queues failed or dropped deliveries (the API's POST /admin/replay and the
+ * dashboard's replay button both come here). Each row is claimed before it is
+ * queued, so a delivery already being replayed or delivered is skipped, with why.
+ */
+export async function replayDeliveries(env: Bindings, request: ReplayRequest): Promise<ReplayResult> {
+  const candidates = await findCandidates(env.LEDGER, request)
   const replayable = candidates.filter(
     (row) => row.body !== null && (row.status === 'failed' || row.status === 'dropped'),
   )
@@ -136,13 +164,21 @@ export const replayRoutes = new Hono<AppEnv>().post('/replay', async (c) => {
       reason: row.status === 'failed' || row.status === 'dropped' ? 'event_not_kept' : `status_${row.status}`,
     }))
   const replayId = `replay-${crypto.randomUUID()}`
-  const claimed = await claimForReplay(c.env.LEDGER, replayable, replayId, Date.now())
+  const claimed = await claimForReplay(env.LEDGER, replayable, replayId, Date.now())
   try {
-    await enqueueReplay(c.env, claimed, replayId)
+    await enqueueReplay(env, claimed, replayId)
   } catch (error) {
-    await releaseReplay(c.env.LEDGER, claimed, replayId)
+    await releaseReplay(env.LEDGER, claimed, replayId)
     throw error
   }
   logInfo({ msg: 'replay queued', count: claimed.length })
-  return c.json({ success: true, replayId, replayed: claimed.length, skipped })
+  return { replayId, replayed: claimed.length, skipped }
+}
+
+/** POST /admin/replay: re-queue failed or dropped deliveries by key or filter. */
+export const replayRoutes = new Hono<AppEnv>().post('/replay', async (c) => {
+  const parsed = v.safeParse(ReplaySchema, await readJsonBody(c.req.raw, { maxBytes: 200_000 }))
+  if (!parsed.success)
+    throw new RouterError(400, 'invalid_replay', 'invalid replay request', toInputIssues(parsed.issues))
+  return c.json({ success: true, ...(await replayDeliveries(c.env, parsed.output)) })
 })

@@ -1,61 +1,55 @@
 import type { SourceConfig } from '../config/schema'
 import { findSourceByName, loadConfig } from '../config/store'
-import type { DeliveryItem, DeliveryOutcome, DestinationDefinition } from '../destinations/types'
+import type { DeliveryItem, DeliveryOutcome } from '../destinations/types'
 import type { Bindings } from '../env'
 import { logInfo, logWarn } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
 import { createDeliveryContext } from './context'
 import {
-  claimPairs,
-  type LedgerKey,
-  type LedgerRow,
-  type LedgerUpdate,
-  type LedgerWrites,
-  ledgerKey,
-  type NewLedgerRow,
+  type DestinationState,
+  type EventKey,
+  type EventWrite,
+  eventKey,
+  readEvents,
   recordOutcomes,
+  type StoredEvent,
 } from './ledger'
 import type { DeliveryMessage } from './message'
 import { queueDelaySeconds, RETRY_WINDOW_MS, retryDelaySeconds } from './retry-policy'
 import { type RoutingDecision, routeEvent } from './routing'
 
-/** One (event, destination) pair of one queue message. */
-interface Pair extends LedgerKey {
+type Delivery = Extract<RoutingDecision, { deliver: unknown }>['deliver']
+
+/** One event of one queue message, with what this batch decides and writes for it. */
+interface EventPlan extends EventKey {
   message: Message<DeliveryMessage>
   event: SegmentEvent
-  decision: RoutingDecision
+  stored: StoredEvent | undefined
+  write: EventWrite
 }
 
-/** A pair this consumer will hand to its destination now. */
+/** A (event, destination) pair this batch hands to its destination now. */
 interface DueAttempt {
-  pair: Pair
-  row: LedgerRow
-  definition: DestinationDefinition<unknown>
+  plan: EventPlan
+  destination: string
+  delivery: Delivery
+  previous: DestinationState | undefined
 }
+
+/** Drops decided before any partner is involved: replaying them would give the same answer. */
+const ROUTING_DROPS = new Set(['unsupported_call', 'integrations_off', 'unknown_destination'])
 
 /** Identifies first, so a track in the same batch finds the user its identify just created. */
 function callOrder(event: SegmentEvent): number {
   return event.type === 'identify' ? 0 : 1
 }
 
-function pairsOf(message: Message<DeliveryMessage>, source: SourceConfig): Pair[] {
-  return message.body.events.flatMap((event) =>
-    routeEvent(event, source, message.body.only).map((decision) => ({
-      source: source.name,
-      messageId: event.messageId,
-      destination: decision.destination,
-      message,
-      event,
-      decision,
-    })),
-  )
-}
-
 /**
- * The queue consumer: routes each event to its source's destinations, claims
- * every (event, destination) pair in the ledger (which dedupes), delivers the
- * due ones per destination in parallel, records every outcome in one D1 batch,
- * and re-queues a message with a delay while any of its pairs is retrying.
+ * The queue consumer: routes each event to its source's destinations, skips
+ * what the ledger says is done (or owned by an earlier copy of the same
+ * messageId), delivers the due pairs per destination in parallel, records every
+ * outcome in one D1 batch, and re-queues a message with a delay while any of
+ * its pairs is retrying.
  */
 export async function consumeDeliveryBatch(
   batch: MessageBatch<DeliveryMessage>,
@@ -63,90 +57,148 @@ export async function consumeDeliveryBatch(
 ): Promise<void> {
   const config = await loadConfig(env)
   const now = Date.now()
-  const pairs: Pair[] = []
+  const sourced: [Message<DeliveryMessage>, SourceConfig][] = []
   for (const message of batch.messages) {
     const source = findSourceByName(config, message.body.source)
-    if (!source) {
+    if (source) sourced.push([message, source])
+    else {
       // The source was removed from the config after the event was accepted: nothing to route to.
       logWarn({ msg: 'source no longer configured; message dropped', source: message.body.source })
       message.ack()
-      continue
     }
-    pairs.push(...pairsOf(message, source))
   }
 
-  const claims: NewLedgerRow[] = pairs.map((pair) => ({
-    source: pair.source,
-    messageId: pair.messageId,
-    destination: pair.destination,
-    ingestId: pair.message.body.ingestId,
-    event: pair.event,
-    ...('drop' in pair.decision ? { status: 'dropped', reason: pair.decision.drop } : { status: 'pending' }),
-  }))
-  const { created, rows } = await claimPairs(env.LEDGER, claims, now)
+  const keys = sourced.flatMap(([message]) =>
+    message.body.events.map((event) => ({ source: message.body.source, messageId: event.messageId })),
+  )
+  const stored = await readEvents(env.LEDGER, keys)
 
-  const writes: LedgerWrites = { updates: [], duplicates: [], undelivered: [] }
+  const plans: EventPlan[] = []
   const due: DueAttempt[] = []
+  const duplicates = new Map<string, EventKey & { count: number }>()
   /** Earliest next attempt per message still waiting on a retry. */
   const waiting = new Map<Message<DeliveryMessage>, number>()
   const wait = (message: Message<DeliveryMessage>, at: number) =>
     waiting.set(message, Math.min(waiting.get(message) ?? Number.POSITIVE_INFINITY, at))
 
-  for (const pair of pairs) {
-    const key = ledgerKey(pair)
-    const row = rows.get(key)
-    if (!row) continue
-    if (row.ingest_id !== pair.message.body.ingestId) {
-      // Someone else owns the row: a client re-sent this messageId (a duplicate, recorded) or,
-      // for a replay, another replay took it first (skipped).
-      if (!pair.message.body.only && !created.has(key)) writes.duplicates.push(pair)
-      continue
+  const countDuplicate = (key: EventKey) => {
+    const entry = duplicates.get(eventKey(key)) ?? { ...key, count: 0 }
+    entry.count += 1
+    duplicates.set(eventKey(key), entry)
+  }
+  /** Events this batch already routes: a second copy in the same batch is a duplicate too. */
+  const routedHere = new Set<string>()
+
+  for (const [message, source] of sourced) {
+    const { ingestId, only } = message.body
+    for (const event of message.body.events) {
+      const key = { source: source.name, messageId: event.messageId }
+      if (routedHere.has(eventKey(key))) {
+        if (!only) countDuplicate(key)
+        continue
+      }
+      routedHere.add(eventKey(key))
+      const existing = stored.get(eventKey(key))
+      const plan: EventPlan = {
+        ...key,
+        message,
+        event,
+        stored: existing,
+        write: { ...key, event, isNew: existing === undefined, states: {}, keepBody: false },
+      }
+      let duplicate = false
+      for (const decision of routeEvent(event, source, only)) {
+        const previous = existing?.destinations[decision.destination]
+        // A pair belongs to the copy of the event that first routed it (or to the replay that
+        // took it). A destination added to the config since counts as the event's owner's.
+        const owned =
+          !existing ||
+          (previous
+            ? previous.ingestId === ingestId
+            : Object.values(existing.destinations).some((state) => state.ingestId === ingestId))
+        if (!owned) {
+          // A client re-sent this messageId (a duplicate, counted once per event) or, for a
+          // replay, another replay took the pair first (skipped).
+          duplicate ||= !only
+          continue
+        }
+        if (
+          previous?.status === 'delivered' ||
+          previous?.status === 'dropped' ||
+          previous?.status === 'failed'
+        )
+          continue
+        if (
+          previous?.status === 'retrying' &&
+          previous.nextAttemptAt !== null &&
+          previous.nextAttemptAt > now
+        ) {
+          wait(message, previous.nextAttemptAt)
+          continue
+        }
+        if ('drop' in decision) {
+          plan.write.states[decision.destination] = newState(ingestId, previous, now, {
+            status: 'dropped',
+            reason: decision.drop,
+          })
+        } else due.push({ plan, destination: decision.destination, delivery: decision.deliver, previous })
+      }
+      if (duplicate) countDuplicate(key)
+      plans.push(plan)
     }
-    if (row.status === 'delivered' || row.status === 'dropped' || row.status === 'failed') continue
-    if (row.status === 'retrying' && row.next_attempt_at !== null && row.next_attempt_at > now) {
-      wait(pair.message, row.next_attempt_at)
-      continue
-    }
-    if ('deliver' in pair.decision) due.push({ pair, row, definition: pair.decision.deliver.definition })
   }
 
-  const byDestination = Map.groupBy(due, (attempt) => attempt.pair.destination)
-  await Promise.all(
-    [...byDestination.values()].map(async (attempts) => {
-      attempts.sort((a, b) => callOrder(a.pair.event) - callOrder(b.pair.event))
-      const outcomes = await deliverSafely(env, attempts)
-      const finishedAt = Date.now()
-      attempts.forEach((attempt, index) => {
-        const outcome = outcomes[index] ?? missingOutcome
-        const update = toLedgerUpdate(env, attempt, outcome, finishedAt)
-        writes.updates.push(update)
-        if (update.status === 'retrying' && update.nextAttemptAt)
-          wait(attempt.pair.message, update.nextAttemptAt)
-        if (update.status === 'failed' || update.status === 'dropped') {
-          writes.undelivered.push({ source: attempt.pair.source, event: attempt.pair.event })
-        }
-        logInfo({
-          msg: 'delivery',
-          source: attempt.pair.source,
-          messageId: attempt.pair.messageId,
-          destination: attempt.pair.destination,
-          status: update.status,
-          ...(update.reason && { reason: update.reason }),
-          ...(update.partnerStatus && { partnerStatus: update.partnerStatus }),
-          attempt: attempt.row.attempts + 1,
-        })
-      })
-    }),
-  )
+  await deliverDue(env, due, wait)
 
-  await recordOutcomes(env.LEDGER, writes, Date.now())
-  await sendDeadLetters(env, writes.updates, pairs)
+  const writes = plans.map((plan) => plan.write).filter((write) => Object.keys(write.states).length > 0)
+  const lostRaces = await recordOutcomes(env.LEDGER, writes, duplicates, Date.now())
+  if (lostRaces.length > 0) await recordConcurrentDuplicates(env, lostRaces)
+  await sendDeadLetters(env, writes)
 
   for (const message of batch.messages) {
+    if (!sourced.some(([sourcedMessage]) => sourcedMessage === message)) continue
     const nextAttemptAt = waiting.get(message)
     if (nextAttemptAt === undefined) message.ack()
     else message.retry({ delaySeconds: queueDelaySeconds((nextAttemptAt - Date.now()) / 1000) })
   }
+}
+
+/** Delivers every due pair, per destination in parallel, and puts each outcome on its event's write. */
+async function deliverDue(
+  env: Bindings,
+  due: DueAttempt[],
+  wait: (message: Message<DeliveryMessage>, at: number) => void,
+): Promise<void> {
+  const byDestination = Map.groupBy(due, (attempt) => attempt.destination)
+  await Promise.all(
+    [...byDestination.values()].map(async (attempts) => {
+      attempts.sort((a, b) => callOrder(a.plan.event) - callOrder(b.plan.event))
+      const outcomes = await deliverSafely(env, attempts)
+      const finishedAt = Date.now()
+      attempts.forEach((attempt, index) => {
+        const state = toState(env, attempt, outcomes[index] ?? missingOutcome, finishedAt)
+        attempt.plan.write.states[attempt.destination] = state
+        if (state.status === 'retrying' && state.nextAttemptAt !== null)
+          wait(attempt.plan.message, state.nextAttemptAt)
+        if (
+          state.status === 'failed' ||
+          (state.status === 'dropped' && !ROUTING_DROPS.has(state.reason ?? ''))
+        ) {
+          attempt.plan.write.keepBody = !attempt.plan.stored?.hasBody
+        }
+        logInfo({
+          msg: 'delivery',
+          source: attempt.plan.source,
+          messageId: attempt.plan.messageId,
+          destination: attempt.destination,
+          status: state.status,
+          ...(state.reason && { reason: state.reason }),
+          ...(state.partnerStatus && { partnerStatus: state.partnerStatus }),
+          attempt: state.attempts,
+        })
+      })
+    }),
+  )
 }
 
 const missingOutcome: DeliveryOutcome = { status: 'retry', error: 'destination_returned_no_outcome' }
@@ -154,88 +206,120 @@ const missingOutcome: DeliveryOutcome = { status: 'retry', error: 'destination_r
 /** Calls a destination's `deliver`; a destination bug becomes a retry for its items, never a lost batch. */
 async function deliverSafely(env: Bindings, attempts: DueAttempt[]): Promise<DeliveryOutcome[]> {
   const first = attempts[0]
-  if (!first || !('deliver' in first.pair.decision)) return []
-  const { definition, config } = first.pair.decision.deliver
+  if (!first) return []
+  const { definition, config } = first.delivery
   const items: DeliveryItem[] = attempts.map((attempt) => ({
-    event: attempt.pair.event,
-    attempt: attempt.row.attempts + 1,
+    event: attempt.plan.event,
+    attempt: (attempt.previous?.attempts ?? 0) + 1,
   }))
   try {
-    return await definition.deliver(items, createDeliveryContext(env, first.pair.source, definition, config))
+    return await definition.deliver(items, createDeliveryContext(env, first.plan.source, definition, config))
   } catch (error) {
     logWarn({ msg: `destination threw: ${(error as Error).message}`, destination: definition.name })
     return attempts.map(() => ({ status: 'retry', error: 'destination_error' }))
   }
 }
 
-/** Turns an outcome into the pair's new ledger state; a retry past the 4 h window fails for good. */
-function toLedgerUpdate(
+type StateChange = Pick<DestinationState, 'status'> & Partial<Omit<DestinationState, 'status'>>
+
+/** A pair's next state: every field set (nulls included), so a patch replaces the old state whole. */
+function newState(
+  ingestId: string,
+  previous: DestinationState | undefined,
+  now: number,
+  change: StateChange,
+): DestinationState {
+  return {
+    ingestId,
+    reason: null,
+    attempts: previous?.attempts ?? 0,
+    nextAttemptAt: null,
+    lastError: null,
+    partnerStatus: null,
+    summary: null,
+    replays: previous?.replays ?? 0,
+    windowStartedAt: previous?.windowStartedAt ?? now,
+    updatedAt: now,
+    ...change,
+  }
+}
+
+/** Turns an outcome into the pair's new state; a retry past the 4-hour window fails for good. */
+function toState(
   env: Bindings,
   attempt: DueAttempt,
   outcome: DeliveryOutcome,
   now: number,
-): LedgerUpdate {
-  const base = {
-    source: attempt.pair.source,
-    messageId: attempt.pair.messageId,
-    destination: attempt.pair.destination,
-    ingestId: attempt.row.ingest_id,
-    attempted: true,
-  }
+): DestinationState {
+  const { ingestId } = attempt.plan.message.body
+  const attempts = (attempt.previous?.attempts ?? 0) + 1
+  const state = (change: StateChange) => newState(ingestId, attempt.previous, now, { attempts, ...change })
   switch (outcome.status) {
     case 'delivered':
-      return {
-        ...base,
+      return state({
         status: 'delivered',
         partnerStatus: outcome.partnerStatus,
-        ...(outcome.summary && { summary: outcome.summary }),
-      }
+        summary: outcome.summary ?? null,
+      })
     case 'dropped':
-      return {
-        ...base,
-        status: 'dropped',
-        reason: outcome.reason,
-        ...(outcome.detail && { summary: outcome.detail }),
-      }
+      return state({ status: 'dropped', reason: outcome.reason, summary: outcome.detail ?? null })
     case 'failed':
-      return {
-        ...base,
+      return state({
         status: 'failed',
         reason: outcome.reason,
-        ...(outcome.partnerStatus && { partnerStatus: outcome.partnerStatus }),
-        ...(outcome.summary && { summary: outcome.summary }),
-      }
+        partnerStatus: outcome.partnerStatus ?? null,
+        summary: outcome.summary ?? null,
+      })
     case 'retry': {
-      const attempts = attempt.row.attempts + 1
       const nextAttemptAt = now + retryDelaySeconds(env, attempts, outcome.retryAfterSeconds) * 1000
       const detail = {
         lastError: outcome.error,
-        ...(outcome.partnerStatus && { partnerStatus: outcome.partnerStatus }),
-        ...(outcome.summary && { summary: outcome.summary }),
+        partnerStatus: outcome.partnerStatus ?? null,
+        summary: outcome.summary ?? null,
       }
-      if (nextAttemptAt - attempt.row.window_started_at > RETRY_WINDOW_MS) {
-        return { ...base, ...detail, status: 'failed', reason: `retries_exhausted: ${outcome.error}` }
+      const windowStartedAt = attempt.previous?.windowStartedAt ?? now
+      if (nextAttemptAt - windowStartedAt > RETRY_WINDOW_MS) {
+        return state({ ...detail, status: 'failed', reason: `retries_exhausted: ${outcome.error}` })
       }
-      return { ...base, ...detail, status: 'retrying', nextAttemptAt }
+      return state({ ...detail, status: 'retrying', nextAttemptAt })
     }
   }
 }
 
+/**
+ * Two consumers delivered the same new messageId at once (two copies processed in
+ * parallel): the other one's row stands; this delivery is counted as a duplicate
+ * so the ledger still says it happened.
+ */
+async function recordConcurrentDuplicates(env: Bindings, lost: EventWrite[]): Promise<void> {
+  for (const write of lost) {
+    logWarn({
+      msg: 'messageId delivered concurrently by two consumers',
+      source: write.source,
+      messageId: write.messageId,
+    })
+  }
+  const duplicates = new Map(lost.map((write) => [eventKey(write), { ...write, count: 1 }]))
+  await recordOutcomes(env.LEDGER, [], duplicates, Date.now())
+}
+
 /** Failed pairs also go to the dead-letter queue, for whoever consumes it (the ledger keeps them either way). */
-async function sendDeadLetters(env: Bindings, updates: LedgerUpdate[], pairs: Pair[]): Promise<void> {
-  const failed = updates.filter((update) => update.status === 'failed')
-  if (failed.length === 0) return
-  const events = new Map(pairs.map((pair) => [ledgerKey(pair), pair.event]))
-  const letters = failed.map((update) => ({
-    body: {
-      source: update.source,
-      destination: update.destination,
-      messageId: update.messageId,
-      reason: update.reason,
-      partnerStatus: update.partnerStatus,
-      event: events.get(ledgerKey(update)),
-    },
-  }))
+async function sendDeadLetters(env: Bindings, writes: EventWrite[]): Promise<void> {
+  const letters = writes.flatMap((write) =>
+    Object.entries(write.states)
+      .filter(([, state]) => state.status === 'failed')
+      .map(([destination, state]) => ({
+        body: {
+          source: write.source,
+          destination,
+          messageId: write.messageId,
+          reason: state.reason,
+          partnerStatus: state.partnerStatus,
+          event: write.event,
+        },
+      })),
+  )
+  if (letters.length === 0) return
   try {
     for (let start = 0; start < letters.length; start += 100) {
       await env.DEAD_LETTER_QUEUE.sendBatch(letters.slice(start, start + 100))

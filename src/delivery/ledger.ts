@@ -1,6 +1,33 @@
 import type { SegmentEvent } from '../segment/schema'
 
-/** Columns of the `deliveries` table (migrations/0001_ledger.sql, docs/storage.md). */
+/**
+ * The delivery ledger in D1. Storage is one `events` row per (source,
+ * messageId) holding every destination's state as JSON, so an event routed to
+ * four partners costs one row written; readers use the `deliveries` view, one
+ * row per (source, messageId, destination). Schema: migrations/, docs/storage.md.
+ */
+
+export type LedgerStatus = 'delivered' | 'dropped' | 'retrying' | 'failed'
+
+/** One destination's state for one event (a value of `events.destinations`). */
+export interface DestinationState {
+  /** The accepted request (or replay) this state belongs to; see docs/storage.md. */
+  ingestId: string
+  status: LedgerStatus
+  reason: string | null
+  /** Partner calls made for this pair. */
+  attempts: number
+  nextAttemptAt: number | null
+  lastError: string | null
+  partnerStatus: number | null
+  summary: string | null
+  replays: number
+  /** Start of the current 4-hour retry window (first attempt, or the last replay). */
+  windowStartedAt: number
+  updatedAt: number
+}
+
+/** A row of the `deliveries` view, as the admin API and the tests read it. */
 export interface LedgerRow {
   source: string
   message_id: string
@@ -23,30 +50,39 @@ export interface LedgerRow {
   updated_at: number
 }
 
-export type LedgerStatus = 'pending' | 'delivered' | 'dropped' | 'retrying' | 'failed'
-
-export interface LedgerKey {
+export interface EventKey {
   source: string
   messageId: string
-  destination: string
 }
 
-export function ledgerKey(key: LedgerKey): string {
-  return `${key.source}\u0000${key.messageId}\u0000${key.destination}`
+export function eventKey(key: EventKey): string {
+  return `${key.source}\u0000${key.messageId}`
 }
 
-/** A row to create for a (event, destination) pair seen for the first time. */
-export interface NewLedgerRow extends LedgerKey {
-  ingestId: string
-  event: SegmentEvent
-  status: 'pending' | 'dropped'
-  reason?: string
+/** What the consumer needs of a stored event. */
+export interface StoredEvent {
+  destinations: Record<string, DestinationState>
+  hasBody: boolean
 }
 
-/** The result of claiming: which new rows this consumer created, and every row as it now stands. */
-export interface ClaimResult {
-  created: Set<string>
-  rows: Map<string, LedgerRow>
+/** Reads the stored state of these events, in one query. */
+export async function readEvents(db: D1Database, keys: EventKey[]): Promise<Map<string, StoredEvent>> {
+  const stored = new Map<string, StoredEvent>()
+  if (keys.length === 0) return stored
+  const { results } = await db
+    .prepare(
+      `SELECT e.source, e.message_id, e.destinations, e.body IS NOT NULL AS has_body
+       FROM json_each(?) AS k JOIN events AS e ON e.source = k.value ->> 0 AND e.message_id = k.value ->> 1`,
+    )
+    .bind(JSON.stringify(keys.map((key) => [key.source, key.messageId])))
+    .all<{ source: string; message_id: string; destinations: string; has_body: number }>()
+  for (const row of results) {
+    stored.set(eventKey({ source: row.source, messageId: row.message_id }), {
+      destinations: JSON.parse(row.destinations) as Record<string, DestinationState>,
+      hasBody: row.has_body === 1,
+    })
+  }
+  return stored
 }
 
 function eventName(event: SegmentEvent): string | null {
@@ -56,107 +92,116 @@ function eventName(event: SegmentEvent): string | null {
   return null
 }
 
+/** What one consumer batch writes for one event. */
+export interface EventWrite extends EventKey {
+  event: SegmentEvent
+  /** True when the event had no row when the batch read the ledger. */
+  isNew: boolean
+  /** The destinations whose state changed, with their whole new state. */
+  states: Record<string, DestinationState>
+  /** Keep the event body for replay (a destination failed or dropped it). */
+  keepBody: boolean
+}
+
 /**
- * Claims pairs in one D1 batch: inserts every new pair (skipping those that
- * exist, which is how concurrent consumers and duplicates are told apart) and
- * reads every pair back. D1 runs the batch as one transaction.
+ * Writes a consumer batch's outcomes as one D1 batch: new events are inserted
+ * (if absent: a concurrent consumer may have inserted the same messageId first,
+ * which is reported back), existing ones get their changed destinations patched
+ * in, and re-sent messageIds have their duplicate count raised.
  */
-export async function claimPairs(db: D1Database, pairs: NewLedgerRow[], now: number): Promise<ClaimResult> {
-  if (pairs.length === 0) return { created: new Set(), rows: new Map() }
+export async function recordOutcomes(
+  db: D1Database,
+  writes: EventWrite[],
+  duplicates: Map<string, EventKey & { count: number }>,
+  now: number,
+): Promise<EventWrite[]> {
   const insert = db.prepare(
-    `INSERT INTO deliveries (source, message_id, destination, ingest_id, event_type, event_name, user_id, status, reason,
-       created_at, window_started_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (source, message_id, destination) DO NOTHING
-     RETURNING destination`,
+    `INSERT INTO events (source, message_id, event_type, event_name, user_id, destinations, body, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (source, message_id) DO NOTHING
+     RETURNING message_id`,
   )
-  const statements = pairs.map((pair) =>
-    insert.bind(
-      pair.source,
-      pair.messageId,
-      pair.destination,
-      pair.ingestId,
-      pair.event.type,
-      eventName(pair.event),
-      pair.event.userId ?? null,
-      pair.status,
-      pair.reason ?? null,
-      now,
-      now,
-      now,
-    ),
-  )
-  const keys = JSON.stringify(pairs.map((pair) => [pair.source, pair.messageId, pair.destination]))
-  const select = db
-    .prepare(
-      `SELECT d.* FROM json_each(?) AS k JOIN deliveries AS d
-         ON d.source = k.value ->> 0 AND d.message_id = k.value ->> 1 AND d.destination = k.value ->> 2`,
-    )
-    .bind(keys)
-  const results = await db.batch<Record<string, unknown>>([...statements, select])
-  const created = new Set<string>()
-  pairs.forEach((pair, index) => {
-    if ((results[index]?.results.length ?? 0) > 0) created.add(ledgerKey(pair))
-  })
-  const rows = new Map<string, LedgerRow>()
-  for (const row of (results.at(-1)?.results ?? []) as unknown as LedgerRow[]) {
-    rows.set(ledgerKey({ source: row.source, messageId: row.message_id, destination: row.destination }), row)
-  }
-  return { created, rows }
-}
-
-/** A state change of one claimed pair, written in the consumer batch's single record batch. */
-export interface LedgerUpdate extends LedgerKey {
-  ingestId: string
-  status: Exclude<LedgerStatus, 'pending'>
-  reason?: string
-  /** 1 when the partner was called for this update. */
-  attempted: boolean
-  nextAttemptAt?: number
-  lastError?: string
-  partnerStatus?: number
-  summary?: string
-}
-
-/** Everything one consumer batch writes, sent as one D1 batch. */
-export interface LedgerWrites {
-  updates: LedgerUpdate[]
-  duplicates: LedgerKey[]
-  /** Events some destination did not get, kept for replay. */
-  undelivered: { source: string; event: SegmentEvent }[]
-}
-
-export async function recordOutcomes(db: D1Database, writes: LedgerWrites, now: number): Promise<void> {
-  const update = db.prepare(
-    `UPDATE deliveries SET status = ?, reason = ?, attempts = attempts + ?, next_attempt_at = ?, last_error = ?,
-       partner_status = ?, response_summary = ?, updated_at = ?
-     WHERE source = ? AND message_id = ? AND destination = ? AND ingest_id = ?`,
+  // json_patch merges by key: only the destinations in the patch change (each replaced whole,
+  // since every state carries all its fields; a null field is removed).
+  const patch = db.prepare(
+    `UPDATE events SET destinations = json_patch(destinations, ?), body = COALESCE(body, ?), updated_at = ?
+     WHERE source = ? AND message_id = ?`,
   )
   const duplicate = db.prepare(
-    'UPDATE deliveries SET duplicates = duplicates + 1 WHERE source = ? AND message_id = ? AND destination = ?',
+    'UPDATE events SET duplicates = duplicates + ? WHERE source = ? AND message_id = ?',
   )
-  const keep = db.prepare(
-    'INSERT INTO undelivered_events (source, message_id, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  )
+  const body = (write: EventWrite) => (write.keepBody ? JSON.stringify(write.event) : null)
   const statements = [
-    ...writes.updates.map((u) =>
-      update.bind(
-        u.status,
-        u.reason ?? null,
-        u.attempted ? 1 : 0,
-        u.nextAttemptAt ?? null,
-        u.lastError ?? null,
-        u.partnerStatus ?? null,
-        u.summary ?? null,
-        now,
-        u.source,
-        u.messageId,
-        u.destination,
-        u.ingestId,
-      ),
+    ...writes.map((write) =>
+      write.isNew
+        ? insert.bind(
+            write.source,
+            write.messageId,
+            write.event.type,
+            eventName(write.event),
+            write.event.userId ?? null,
+            JSON.stringify(write.states),
+            body(write),
+            now,
+            now,
+          )
+        : patch.bind(JSON.stringify(write.states), body(write), now, write.source, write.messageId),
     ),
-    ...writes.duplicates.map((d) => duplicate.bind(d.source, d.messageId, d.destination)),
-    ...writes.undelivered.map((u) => keep.bind(u.source, u.event.messageId, JSON.stringify(u.event), now)),
+    ...[...duplicates.values()].map((key) => duplicate.bind(key.count, key.source, key.messageId)),
   ]
-  if (statements.length > 0) await db.batch(statements)
+  if (statements.length === 0) return []
+  const results = await db.batch(statements)
+  return writes.filter((write, index) => write.isNew && (results[index]?.results.length ?? 0) === 0)
+}
+
+/** A destination's state as the `deliveries` view shows it. */
+export function stateFromRow(row: LedgerRow): DestinationState {
+  return {
+    ingestId: row.ingest_id,
+    status: row.status,
+    reason: row.reason,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    partnerStatus: row.partner_status,
+    summary: row.response_summary,
+    replays: row.replays,
+    windowStartedAt: row.window_started_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/** JSON path of one destination's state field; names come from the registry (no quotes in them). */
+export function statePath(destination: string, field: keyof DestinationState): string {
+  return `$."${destination}".${field}`
+}
+
+/**
+ * Replaces one destination's state if it still has the expected status and
+ * owner (compare-and-set, so two replays cannot both take a pair). Returns a
+ * statement for a D1 batch; it returns a row when it applied.
+ */
+export function swapState(
+  db: D1Database,
+  key: EventKey & { destination: string },
+  expected: { statuses: LedgerStatus[]; ingestId: string },
+  next: DestinationState,
+): D1PreparedStatement {
+  const statuses = expected.statuses.map(() => '?').join(', ')
+  return db
+    .prepare(
+      `UPDATE events SET destinations = json_patch(destinations, ?), updated_at = ?
+       WHERE source = ? AND message_id = ? AND destinations ->> ? IN (${statuses}) AND destinations ->> ? = ?
+       RETURNING message_id`,
+    )
+    .bind(
+      JSON.stringify({ [key.destination]: next }),
+      next.updatedAt,
+      key.source,
+      key.messageId,
+      statePath(key.destination, 'status'),
+      ...expected.statuses,
+      statePath(key.destination, 'ingestId'),
+      expected.ingestId,
+    )
 }

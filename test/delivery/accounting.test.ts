@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
@@ -92,6 +93,14 @@ it('accounts for every accepted event at every routed destination, exactly once'
   expect(reasonOf(12, 'CrowdPower')).toBe('unsupported_call') // group
   expect(reasonOf(9, 'Crisp')).toBe('unknown_user')
   expect(reasonOf(9, 'Crossing Minds')).toBe('unsupported_event')
+
+  // Storage is one D1 row per event, whatever the number of destinations (the cost of routing).
+  const stored = await env.LEDGER.prepare(
+    `SELECT COUNT(*) AS n FROM events WHERE source = ? AND message_id IN (${ids.map(() => '?').join(',')})`,
+  )
+    .bind(source.name, ...ids)
+    .first<{ n: number }>()
+  expect(stored?.n).toBe(events.length)
 
   // The stats endpoint tells the same story as the rows.
   const response = await routerFetch(`/admin/stats?source=${source.name}`, {

@@ -58,6 +58,18 @@ describe('dedupe', () => {
   })
 })
 
+describe('dedupe within one request', () => {
+  it('delivers two copies of a messageId in the same batch once', async () => {
+    const { tenant, source } = await crowdPowerOnly()
+    const id = messageId('twin')
+    await sendBatch(source.writeKey, [track(id), track(id)])
+
+    await until(async () => (await rowOf(id))?.duplicates === 1)
+    expect(await rowOf(id)).toMatchObject({ status: 'delivered', attempts: 1, duplicates: 1 })
+    expect(await tenant.requests('crowdpower')).toHaveLength(1)
+  })
+})
+
 describe('replay', () => {
   it('re-delivers a failed delivery once the partner recovers, and only once', async () => {
     const { tenant, source } = await crowdPowerOnly()
