@@ -107,7 +107,9 @@ export async function consumeDeliveryBatch(
         write: { ...key, event, isNew: existing === undefined, states: {}, keepBody: false },
       }
       let duplicate = false
-      for (const decision of routeEvent(event, source, only)) {
+      const decisions = routeEvent(event, source, only)
+      if (existing && !only) closeUnroutedRetries(plan, existing, decisions, ingestId, now)
+      for (const decision of decisions) {
         const previous = existing?.destinations[decision.destination]
         // A pair belongs to the copy of the event that first routed it (or to the replay that
         // took it). A destination added to the config since counts as the event's owner's.
@@ -160,6 +162,30 @@ export async function consumeDeliveryBatch(
     const nextAttemptAt = waiting.get(message)
     if (nextAttemptAt === undefined) message.ack()
     else message.retry({ delaySeconds: queueDelaySeconds((nextAttemptAt - Date.now()) / 1000) })
+  }
+}
+
+/**
+ * A pair still retrying whose destination was removed or disabled in the config
+ * since: nothing will deliver it any more, so it is closed as a drop, not left
+ * retrying for ever.
+ */
+function closeUnroutedRetries(
+  plan: EventPlan,
+  existing: StoredEvent,
+  decisions: RoutingDecision[],
+  ingestId: string,
+  now: number,
+): void {
+  const routed = new Set(decisions.map((decision) => decision.destination))
+  for (const [destination, state] of Object.entries(existing.destinations)) {
+    if (state.status !== 'retrying' || state.ingestId !== ingestId || routed.has(destination)) continue
+    plan.write.states[destination] = newState(ingestId, state, now, {
+      status: 'dropped',
+      reason: 'destination_removed',
+      lastError: state.lastError,
+    })
+    plan.write.keepBody = !existing.hasBody
   }
 }
 

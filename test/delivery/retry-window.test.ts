@@ -8,6 +8,7 @@ import type { SegmentEvent } from '../../src/segment/schema'
 import type { LedgerRow } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId } from '../helpers/events'
+import { putConfig } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
 
 describe('retry delays', () => {
@@ -143,5 +144,29 @@ describe('the 4-hour retry window', () => {
     expect(early.retryMessages).toHaveLength(1)
     expect(early.delaySeconds).toBeGreaterThanOrEqual(55)
     expect(await tenant.requests('crowdpower')).toHaveLength(1)
+  })
+
+  it('closes a retrying pair as dropped when its destination was disabled since', async () => {
+    const tenant = new SandboxTenant()
+    const crowdPower = sandboxDestinations(tenant).CrowdPower
+    const source = await configureSource({ CrowdPower: crowdPower })
+    await tenant.fault('crowdpower', { status: 503 })
+    const id = messageId('removed')
+    const message = { source: source.name, ingestId: 'ingest-4', events: [identify(id)] }
+    await consume(message)
+    expect((await rowOf(id))?.status).toBe('retrying')
+
+    await putConfig({
+      sources: [{ ...source, destinations: { CrowdPower: { ...crowdPower, enabled: false } } }],
+    })
+    const result = await consume(message, 2)
+    expect(result.explicitAcks).toHaveLength(1)
+    expect(await rowOf(id)).toMatchObject({
+      status: 'dropped',
+      reason: 'destination_removed',
+      last_error: 'http_503',
+    })
+    expect(await tenant.requests('crowdpower')).toHaveLength(1)
+    await tenant.clearFaults()
   })
 })
