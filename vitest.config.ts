@@ -1,5 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('migrations')
@@ -21,6 +21,8 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ['test/**/*.test.ts'],
+      // The browser test runs in Node with its own config (vitest.browser.config.ts).
+      exclude: [...configDefaults.exclude, 'test/browser/**'],
       setupFiles: ['./test/setup/apply-migrations.ts'],
       globalSetup: ['./test/setup/global-sandbox.ts'],
       // Delivery tests wait for real queue retries (seconds, with RETRY_BASE_SECONDS=1).

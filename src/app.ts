@@ -4,6 +4,7 @@ import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
 import { replayRoutes } from './admin/replay'
+import { dashboardRoutes } from './dashboard/routes'
 import type { AppEnv } from './env'
 import { RouterError, renderError } from './errors'
 import { ingestRoutes } from './ingest/routes'
@@ -25,6 +26,9 @@ app.use(
 app.route('/', ingestRoutes)
 
 const admin = new Hono<AppEnv>()
+// First, so its pages can answer a signed-out browser with the login form (not a 401);
+// its form actions guard themselves. Everything after the guard is the JSON admin API.
+admin.route('/', dashboardRoutes)
 admin.use('*', requireAdmin)
 admin.route('/', configRoutes)
 admin.route('/', deliveryRoutes)

@@ -3,7 +3,10 @@ import type { LedgerRow } from '../delivery/ledger'
 import { RouterError } from '../errors'
 import type { DeliveryFilterSchema } from './deliveries'
 
-export type DeliveryFilter = v.InferOutput<typeof DeliveryFilterSchema>
+export type DeliveryFilter = v.InferOutput<typeof DeliveryFilterSchema> & {
+  /** Matches a messageId or a userId (the dashboard's one search box). */
+  search?: string
+}
 
 /** Builds `WHERE …` for a filter (columns of table `alias`); every value is bound, never interpolated. */
 export function whereClause(
@@ -24,6 +27,10 @@ export function whereClause(
   equal('destination', filter.destination)
   equal('status', filter.status)
   equal('reason', filter.reason)
+  if (filter.search !== undefined) {
+    conditions.push(`(${prefix}message_id = ? OR ${prefix}user_id = ?)`)
+    params.push(filter.search, filter.search)
+  }
   if (filter.since !== undefined) {
     conditions.push(`${prefix}updated_at >= ?`)
     params.push(filter.since)
@@ -111,4 +118,31 @@ export async function queryStats(
     .bind(...where.params)
     .all<StatsRow>()
   return { since: window.since, until: window.until, counts: results }
+}
+
+export interface TimelineRow {
+  destination: string
+  status: string
+  /** Index of the bucket: rows with `since + bucket × bucketMs <= updated_at < since + (bucket + 1) × bucketMs`. */
+  bucket: number
+  count: number
+}
+
+/**
+ * Counts per destination × status × time bucket for rows last changed in the
+ * window (the dashboard's charts). Buckets with no rows are absent.
+ */
+export async function queryTimeline(
+  db: D1Database,
+  window: { since: number; until: number; bucketMs: number; source?: string },
+): Promise<TimelineRow[]> {
+  const where = whereClause(window)
+  const { results } = await db
+    .prepare(
+      `SELECT destination, status, CAST((updated_at - ?) / ? AS INTEGER) AS bucket, COUNT(*) AS count
+       FROM deliveries ${where.sql} GROUP BY destination, status, bucket ORDER BY destination, bucket`,
+    )
+    .bind(window.since, window.bucketMs, ...where.params)
+    .all<TimelineRow>()
+  return results
 }

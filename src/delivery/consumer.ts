@@ -86,19 +86,24 @@ export async function consumeDeliveryBatch(
     entry.count += 1
     duplicates.set(eventKey(key), entry)
   }
-  /** Events this batch already routes: a second copy in the same batch is a duplicate too. */
+  /** Events this batch already routes from a client's copy: a second copy in the batch is a duplicate. */
   const routedHere = new Set<string>()
 
   for (const [message, source] of sourced) {
     const { ingestId, only } = message.body
+    const isReplay = only !== undefined
     for (const event of message.body.events) {
       const key = { source: source.name, messageId: event.messageId }
-      if (routedHere.has(eventKey(key))) {
-        if (!only) countDuplicate(key)
+      const existing = stored.get(eventKey(key))
+      // The event belongs to the client copy that first routed it. Another copy is a duplicate,
+      // delivered nowhere. (A replay owns only the pairs it took; see below.)
+      const ownsEvent =
+        !existing || Object.values(existing.destinations).some((state) => state.ingestId === ingestId)
+      if (!isReplay && (routedHere.has(eventKey(key)) || !ownsEvent)) {
+        countDuplicate(key)
         continue
       }
-      routedHere.add(eventKey(key))
-      const existing = stored.get(eventKey(key))
+      if (!isReplay) routedHere.add(eventKey(key))
       const plan: EventPlan = {
         ...key,
         message,
@@ -106,24 +111,14 @@ export async function consumeDeliveryBatch(
         stored: existing,
         write: { ...key, event, isNew: existing === undefined, states: {}, keepBody: false },
       }
-      let duplicate = false
       const decisions = routeEvent(event, source, only)
-      if (existing && !only) closeUnroutedRetries(plan, existing, decisions, ingestId, now)
+      if (existing && !isReplay) closeUnroutedRetries(plan, existing, decisions, ingestId, now)
       for (const decision of decisions) {
         const previous = existing?.destinations[decision.destination]
-        // A pair belongs to the copy of the event that first routed it (or to the replay that
-        // took it). A destination added to the config since counts as the event's owner's.
-        const owned =
-          !existing ||
-          (previous
-            ? previous.ingestId === ingestId
-            : Object.values(existing.destinations).some((state) => state.ingestId === ingestId))
-        if (!owned) {
-          // A client re-sent this messageId (a duplicate, counted once per event) or, for a
-          // replay, another replay took the pair first (skipped).
-          duplicate ||= !only
-          continue
-        }
+        // A pair held by someone else is theirs: a replay that took it from the event's owner,
+        // or, for a replay message, another replay that took it first. A destination added to
+        // the config since the event was first routed belongs to the event's owner.
+        if (previous ? previous.ingestId !== ingestId : isReplay) continue
         if (
           previous?.status === 'delivered' ||
           previous?.status === 'dropped' ||
@@ -145,7 +140,6 @@ export async function consumeDeliveryBatch(
           })
         } else due.push({ plan, destination: decision.destination, delivery: decision.deliver, previous })
       }
-      if (duplicate) countDuplicate(key)
       plans.push(plan)
     }
   }

@@ -12,17 +12,23 @@ export function secretsEqual(given: string, expected: string): boolean {
   return crypto.subtle.timingSafeEqual(a, b)
 }
 
-/** Hex HMAC-SHA1, the signature Segment's Webhooks destination puts in `X-Signature`. */
-export async function hmacSha1Hex(secret: string, data: BufferSource): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    encoder.encode(secret),
-    { name: 'HMAC', hash: 'SHA-1' },
-    false,
-    ['sign'],
-  )
+/** Hex HMAC of `data` under `secret`. */
+async function hmacHex(hash: 'SHA-1' | 'SHA-256', secret: string, data: BufferSource): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash }, false, [
+    'sign',
+  ])
   const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, data))
   return Array.from(signature, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+/** Hex HMAC-SHA1, the signature Segment's Webhooks destination puts in `X-Signature`. */
+export function hmacSha1Hex(secret: string, data: BufferSource): Promise<string> {
+  return hmacHex('SHA-1', secret, data)
+}
+
+/** Hex HMAC-SHA256 of a UTF-8 string (derived values such as the dashboard's session cookie). */
+export function hmacSha256Hex(secret: string, data: string): Promise<string> {
+  return hmacHex('SHA-256', secret, encoder.encode(data))
 }
 
 /** `Basic base64(user:password)` for outgoing requests. */

@@ -1,11 +1,8 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
-import type { DeliveryMessage } from '../../src/delivery/message'
 import { RETRY_WINDOW_MS, retryDelaySeconds } from '../../src/delivery/retry-policy'
-import worker from '../../src/index'
 import type { SegmentEvent } from '../../src/segment/schema'
-import type { LedgerRow } from '../helpers/delivery'
+import { consume, type LedgerRow } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId } from '../helpers/events'
 import { putConfig } from '../helpers/router'
@@ -40,22 +37,6 @@ function identify(id: string): SegmentEvent {
     receivedAt: now,
     timestamp: now,
   }
-}
-
-/**
- * Runs the real queue handler on one message, as the queue would deliver it.
- * The test batch does not report retry delays, so the message's `retry` is watched.
- */
-async function consume(message: DeliveryMessage, attempts = 1) {
-  const batch = createMessageBatch<DeliveryMessage>('segment-router-deliveries', [
-    { id: crypto.randomUUID(), timestamp: new Date(), attempts, body: message },
-  ])
-  const [queued] = batch.messages
-  const retry = queued ? vi.spyOn(queued, 'retry') : undefined
-  const ctx = createExecutionContext()
-  await worker.queue(batch, env)
-  const result = await getQueueResult(batch, ctx)
-  return { ...result, delaySeconds: retry?.mock.calls[0]?.[0]?.delaySeconds }
 }
 
 async function rowOf(id: string): Promise<LedgerRow | null> {

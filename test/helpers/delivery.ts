@@ -1,5 +1,9 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
+import { vi } from 'vitest'
 import type { LedgerRow } from '../../src/delivery/ledger'
+import type { DeliveryMessage } from '../../src/delivery/message'
+import worker from '../../src/index'
 
 export type { LedgerRow }
 
@@ -36,4 +40,23 @@ export async function waitForLedger(messageIds: string[], options: WaitOptions):
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+}
+
+/**
+ * Runs the real queue handler on messages delivered together in one batch, as
+ * the queue would. The test batch does not report retry delays, so each
+ * message's `retry` is watched: `delaySeconds[i]` is message i's delay, if retried.
+ */
+export async function consume(messages: DeliveryMessage | DeliveryMessage[], attempts = 1) {
+  const bodies = Array.isArray(messages) ? messages : [messages]
+  const batch = createMessageBatch<DeliveryMessage>(
+    'segment-router-deliveries',
+    bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body })),
+  )
+  const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'))
+  const ctx = createExecutionContext()
+  await worker.queue(batch, env)
+  const result = await getQueueResult(batch, ctx)
+  const delays = retries.map((retry) => retry.mock.calls[0]?.[0]?.delaySeconds)
+  return { ...result, delaySeconds: delays[0], delays }
 }

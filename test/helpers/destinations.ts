@@ -1,24 +1,10 @@
-import { SANDBOX_CREDENTIALS as creds } from '../../sandbox/credentials'
+import { sandboxDestinationSettings } from '../../sandbox/router-settings'
 import { putConfig } from './router'
 import type { SandboxTenant } from './sandbox'
 
 /** Config for all four destinations, each pointed at the tenant's emulator with the sandbox's credentials. */
 export function sandboxDestinations(tenant: SandboxTenant): Record<string, Record<string, unknown>> {
-  return {
-    Crisp: {
-      apiKey: `${creds.crisp.identifier}:${creds.crisp.key}`,
-      websiteId: creds.crisp.websiteId,
-      apiBase: tenant.apiBase('crisp'),
-    },
-    'Crossing Minds': {
-      apiKey: creds.crossingMinds.name,
-      apiPassword: creds.crossingMinds.password,
-      apiDatabaseId: creds.crossingMinds.dbId,
-      apiBase: tenant.apiBase('crossingminds'),
-    },
-    CrowdPower: { apiKey: creds.crowdPower.publicKey, apiBase: tenant.apiBase('crowdpower') },
-    Calixa: { apiKey: creds.calixa.apiKey, endpoint: `${tenant.apiBase('calixa')}/segment/webhook` },
-  }
+  return sandboxDestinationSettings((partner) => tenant.apiBase(partner))
 }
 
 export interface ConfiguredSource {

@@ -1,0 +1,268 @@
+/**
+ * The whole router running locally: the partner sandbox, D1 migrations, the
+ * Worker under `wrangler dev` (local KV, Queues and D1; nothing to sign up for)
+ * and the seeded demo config. One function, used by `npm start`, `npm run demo`
+ * and the browser test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type RunningSandbox, startSandbox } from '../sandbox/server'
+import { DEMO_SOURCE, DEMO_WRITE_KEY, demoConfig, needsDemoConfig } from './demo-config'
+
+/** The repository root: wrangler.toml, migrations/ and .dev.vars live there. */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface LocalStackOptions {
+  /** Port of the router (`wrangler dev`); 0 picks a free one. */
+  routerPort: number
+  /** Port of the partner sandbox; 0 picks a free one. */
+  sandboxPort: number
+  /** Where the local KV, D1 and Queues live; default `.wrangler/state`, as plain `wrangler dev`. */
+  persistTo?: string
+  /** The ADMIN_TOKEN to run with; default the one in `.dev.vars`, created on first start. */
+  adminToken?: string
+  /** `inherit`: wrangler prints to this terminal (npm start). `capture`: kept for `logs()` (tests). */
+  output?: 'inherit' | 'capture'
+  /**
+   * Ctrl-C and SIGTERM stop the stack and end the process, from the first moment
+   * (a command-line run). Without it the caller must call `stop()`.
+   */
+  exitOnSignal?: boolean
+}
+
+export interface LocalStack {
+  routerUrl: string
+  sandboxUrl: string
+  /** Signs the browser in: the token rides in the fragment, which never reaches a server. */
+  dashboardUrl: string
+  adminToken: string
+  sourceName: string
+  writeKey: string
+  /** The last lines wrangler printed, when output is `capture`. */
+  logs(): string
+  stop(): Promise<void>
+}
+
+/** The local admin token lives in .dev.vars (git-ignored; wrangler dev reads it), created on first use. */
+export function localAdminToken(): string {
+  const path = join(REPO_ROOT, '.dev.vars')
+  const existing = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  const match = existing.match(/^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?/m)
+  if (match?.[1]) return match[1]
+  const token = `local-${randomBytes(12).toString('hex')}`
+  const separator = existing && !existing.endsWith('\n') ? '\n' : ''
+  writeFileSync(path, `${existing}${separator}ADMIN_TOKEN="${token}"\n`)
+  return token
+}
+
+/** Fails fast, and says which port, when something already listens there. */
+function assertPortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', () =>
+      reject(
+        new Error(`port ${port} (${what}) is in use: is another \`npm start\` running? Set another port.`),
+      ),
+    )
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()))
+  })
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Keeps the last lines a child printed, for error messages. */
+class OutputTail {
+  private lines: string[] = []
+  add(chunk: Buffer): void {
+    this.lines.push(...chunk.toString('utf8').split('\n'))
+    if (this.lines.length > 300) this.lines = this.lines.slice(-300)
+  }
+  toString(): string {
+    return this.lines.join('\n')
+  }
+}
+
+const WRANGLER = join(
+  dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
+  'bin/wrangler.js',
+)
+
+/** Wrangler without its network side trips: no telemetry, no fetch of the `Request.cf` sample. */
+const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
+
+/**
+ * Runs wrangler in its own process group, so stopping it also stops the workerd
+ * processes it starts.
+ */
+function runWrangler(args: string[], output: 'inherit' | 'capture', tail: OutputTail): ChildProcess {
+  const child = spawn(process.execPath, [WRANGLER, ...args], {
+    cwd: REPO_ROOT,
+    env: WRANGLER_ENV,
+    detached: true,
+    stdio: ['ignore', output === 'inherit' ? 'inherit' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe'],
+  })
+  child.stdout?.on('data', (chunk: Buffer) => tail.add(chunk))
+  child.stderr?.on('data', (chunk: Buffer) => tail.add(chunk))
+  return child
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+/** Signals the child's whole process group; it may already be gone. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // already exited
+  }
+}
+
+async function stopWrangler(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  signalGroup(child, 'SIGINT')
+  const stopped = await Promise.race([
+    exited(child),
+    new Promise((r) => setTimeout(() => r('timeout'), 5000)),
+  ])
+  if (stopped === 'timeout') signalGroup(child, 'SIGKILL')
+  // workerd children may outlive wrangler's own exit by a moment.
+  signalGroup(child, 'SIGKILL')
+}
+
+async function waitForHealth(routerUrl: string, child: ChildProcess, tail: OutputTail): Promise<void> {
+  const deadline = Date.now() + 120_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}\n${tail}`)
+    try {
+      if ((await fetch(`${routerUrl}/health`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+  throw new Error(`wrangler dev did not answer ${routerUrl}/health within 2 minutes\n${tail}`)
+}
+
+async function seedDemoConfig(routerUrl: string, adminToken: string, sandboxUrl: string): Promise<void> {
+  const headers = { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }
+  const current = await fetch(`${routerUrl}/admin/config`, { headers })
+  if (!current.ok) throw new Error(`reading the config failed: ${current.status} ${await current.text()}`)
+  if (!needsDemoConfig(await current.json(), sandboxUrl)) return
+  const put = await fetch(`${routerUrl}/admin/config`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify(demoConfig(sandboxUrl)),
+  })
+  if (!put.ok) throw new Error(`seeding the demo config failed: ${put.status} ${await put.text()}`)
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const output = options.output ?? 'inherit'
+  const tail = new OutputTail()
+  const adminToken = options.adminToken ?? localAdminToken()
+  const persistArgs = options.persistTo ? ['--persist-to', options.persistTo] : []
+  if (options.routerPort !== 0) await assertPortFree(options.routerPort, 'router')
+  if (options.sandboxPort !== 0) await assertPortFree(options.sandboxPort, 'partner sandbox')
+  const routerPort = options.routerPort || (await freePort())
+
+  // An explicit token goes in a private env file, so the developer's .dev.vars is neither read nor touched.
+  const envDir = options.adminToken ? mkdtempSync(join(tmpdir(), 'router-env-')) : undefined
+  const envArgs: string[] = []
+  if (envDir) {
+    writeFileSync(join(envDir, 'admin.env'), `ADMIN_TOKEN="${adminToken}"\n`)
+    envArgs.push('--env-file', join(envDir, 'admin.env'))
+  }
+
+  let sandbox: RunningSandbox | undefined
+  let wrangler: ChildProcess | undefined
+  const stop = async () => {
+    if (wrangler) await stopWrangler(wrangler)
+    await sandbox?.close()
+    if (envDir) rmSync(envDir, { recursive: true, force: true })
+  }
+  // Last resort if this process dies without stop(): never leave a router running on its own.
+  const onExit = () => wrangler && signalGroup(wrangler, 'SIGKILL')
+  process.once('exit', onExit)
+  if (options.exitOnSignal) {
+    let stopping = false
+    const onSignal = async () => {
+      if (stopping) return
+      stopping = true
+      await stop()
+      process.exit(0)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+
+  try {
+    sandbox = await startSandbox(options.sandboxPort)
+    const migrate = runWrangler(
+      ['d1', 'migrations', 'apply', 'LEDGER', '--local', ...persistArgs],
+      output,
+      tail,
+    )
+    const migrated = await exited(migrate)
+    if (migrated !== 0) throw new Error(`applying the D1 migrations failed (exit ${migrated})\n${tail}`)
+
+    wrangler = runWrangler(
+      [
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(routerPort),
+        // Its own inspector port: the default 9229 would clash with a second stack (npm start + the test).
+        '--inspector-port',
+        String(await freePort()),
+        '--show-interactive-dev-session=false',
+        ...persistArgs,
+        ...envArgs,
+      ],
+      output,
+      tail,
+    )
+    const routerUrl = `http://127.0.0.1:${routerPort}`
+    await waitForHealth(routerUrl, wrangler, tail)
+    await seedDemoConfig(routerUrl, adminToken, sandbox.url)
+
+    return {
+      routerUrl,
+      sandboxUrl: sandbox.url,
+      dashboardUrl: `${routerUrl}/admin#token=${encodeURIComponent(adminToken)}`,
+      adminToken,
+      sourceName: DEMO_SOURCE,
+      writeKey: DEMO_WRITE_KEY,
+      logs: () => tail.toString(),
+      stop: async () => {
+        process.off('exit', onExit)
+        await stop()
+      },
+    }
+  } catch (error) {
+    process.off('exit', onExit)
+    await stop()
+    throw error
+  }
+}

@@ -1,0 +1,155 @@
+import { type Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { createMiddleware } from 'hono/factory'
+import { NONCE, secureHeaders } from 'hono/secure-headers'
+import * as v from 'valibot'
+import {
+  adminCredential,
+  assertAdminOpen,
+  clearSessionCookie,
+  isAdminToken,
+  isSameOriginRequest,
+  requireAdmin,
+  setSessionCookie,
+} from '../admin/auth'
+import { queryDeliveries } from '../admin/ledger-queries'
+import { replayDeliveries } from '../admin/replay'
+import { redactConfig } from '../config/redact'
+import { loadRawConfig } from '../config/store'
+import type { AppEnv } from '../env'
+import { RouterError, toInputIssues } from '../errors'
+import { ConfigView } from './config-view'
+import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
+import { DashboardLayout } from './layout'
+import { LOGIN_ACTION, LoginPage } from './login'
+import { OverviewSection } from './overview'
+import { loadOverview } from './overview-data'
+import { dashboardHref, parseDashboardQuery } from './query'
+import { LIVE_REFRESH_HEADER } from './scripts'
+
+/** Rows per page of the deliveries table. */
+const PAGE_SIZE = 25
+
+/**
+ * Every dashboard response: a strict CSP (only this response's nonce may run
+ * script or style; nothing loads from elsewhere), no framing, and no caching of
+ * pages that show ledger data.
+ */
+const pageHeaders = [
+  secureHeaders({
+    // Under `no-referrer` a browser sends `Origin: null` with its form posts, which the CSRF check refuses.
+    referrerPolicy: 'same-origin',
+    // HSTS is the domain owner's decision (it binds every subdomain too), not this page's.
+    strictTransportSecurity: false,
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: [NONCE],
+      styleSrc: [NONCE],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  }),
+  createMiddleware<AppEnv>(async (c, next) => {
+    await next()
+    c.header('Cache-Control', 'no-store')
+  }),
+] as const
+
+/** Forms here carry a token or a ledger key: a few KB at most. */
+const smallForm = bodyLimit({
+  maxSize: 8 * 1024,
+  onError: () => new RouterError(413, 'payload_too_large', 'form too large').toResponse(),
+})
+
+/** A path of this app as mounted under /admin, from the absolute path the pages link to. */
+function mounted(absolutePath: string): string {
+  return absolutePath.replace(/^\/admin/, '')
+}
+
+function nonceOf(c: Context<AppEnv>): string {
+  return c.get('secureHeadersNonce') ?? ''
+}
+
+/**
+ * Whether the pages may show ledger data; signed-out browsers get the login form
+ * instead, as a 200 page (it is what they should see, not an error).
+ */
+async function isSignedIn(c: Context<AppEnv>): Promise<boolean> {
+  assertAdminOpen(c)
+  return (await adminCredential(c)) !== undefined
+}
+
+const ReplayFormSchema = v.object({
+  source: v.pipe(v.string(), v.minLength(1)),
+  messageId: v.pipe(v.string(), v.minLength(1)),
+  destination: v.pipe(v.string(), v.minLength(1)),
+})
+
+/** The dashboard: HTML pages and their form actions, under /admin beside the JSON API. */
+export const dashboardRoutes = new Hono<AppEnv>()
+  .get('/', ...pageHeaders, async (c) => {
+    if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+    const now = Date.now()
+    const query = parseDashboardQuery(c.req.query())
+    const filter = { search: query.q, status: query.status, destination: query.destination }
+    const [overview, page] = await Promise.all([
+      loadOverview(c.env, query.window, now),
+      queryDeliveries(c.env.LEDGER, filter, PAGE_SIZE, query.cursor),
+    ])
+    if (c.req.header(LIVE_REFRESH_HEADER) === '1') {
+      return c.html(
+        <>
+          <OverviewSection overview={overview} query={query} />
+          <DeliveriesTable page={page} query={query} now={now} />
+        </>,
+      )
+    }
+    return c.html(
+      <DashboardLayout title="Overview" nonce={nonceOf(c)} active="overview" live={true}>
+        <OverviewSection overview={overview} query={query} />
+        <DeliveriesSection
+          page={page}
+          query={query}
+          destinations={overview.destinations.map((destination) => destination.name)}
+          now={now}
+        />
+      </DashboardLayout>,
+    )
+  })
+  .get('/sources', ...pageHeaders, async (c) => {
+    if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+    const redacted = redactConfig(await loadRawConfig(c.env))
+    return c.html(
+      <DashboardLayout title="Sources & destinations" nonce={nonceOf(c)} active="sources" live={false}>
+        <ConfigView redacted={redacted} />
+      </DashboardLayout>,
+    )
+  })
+  .post(mounted(LOGIN_ACTION), ...pageHeaders, smallForm, async (c) => {
+    const expected = assertAdminOpen(c)
+    const form = await c.req.parseBody()
+    const presented = typeof form.token === 'string' ? form.token.trim() : undefined
+    if (!isAdminToken(expected, presented)) {
+      return c.html(<LoginPage nonce={nonceOf(c)} error="That is not the admin token." />, 401)
+    }
+    await setSessionCookie(c, expected)
+    return c.redirect('/admin', 303)
+  })
+  .post('/logout', ...pageHeaders, (c) => {
+    // Another site must not be able to sign the operator out either.
+    if (!isSameOriginRequest(c))
+      throw new RouterError(403, 'cross_origin', 'log out from the dashboard itself')
+    clearSessionCookie(c)
+    return c.redirect('/admin', 303)
+  })
+  .post(mounted(REPLAY_ACTION), requireAdmin, smallForm, async (c) => {
+    const parsed = v.safeParse(ReplayFormSchema, await c.req.parseBody())
+    if (!parsed.success)
+      throw new RouterError(400, 'invalid_replay', 'invalid replay form', toInputIssues(parsed.issues))
+    const result = await replayDeliveries(c.env, { deliveries: [parsed.output], limit: 1 })
+    const outcome = result.replayed > 0 ? 'queued' : (result.skipped[0]?.reason ?? 'not_found')
+    return c.redirect(dashboardHref({ window: '24h' }, { q: parsed.output.messageId, replay: outcome }), 303)
+  })

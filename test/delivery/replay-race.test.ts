@@ -1,0 +1,71 @@
+import { env } from 'cloudflare:workers'
+import { expect, it, vi } from 'vitest'
+import type { DeliveryMessage } from '../../src/delivery/message'
+import type { SegmentEvent } from '../../src/segment/schema'
+import { consume, type LedgerRow } from '../helpers/delivery'
+import { configureSource, sandboxDestinations } from '../helpers/destinations'
+import { messageId } from '../helpers/events'
+import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
+import { SandboxTenant } from '../helpers/sandbox'
+
+async function rowOf(id: string, destination: string): Promise<LedgerRow | null> {
+  return env.LEDGER.prepare('SELECT * FROM deliveries WHERE message_id = ? AND destination = ?')
+    .bind(id, destination)
+    .first<LedgerRow>()
+}
+
+it('delivers a replayed pair while another destination of the event is still retrying, in the same batch', async () => {
+  const tenant = new SandboxTenant()
+  const destinations = sandboxDestinations(tenant)
+  const source = await configureSource({
+    CrowdPower: destinations.CrowdPower,
+    Crisp: { ...destinations.Crisp, unknownUserGraceSeconds: 1 },
+  })
+  await tenant.fault('crowdpower', { status: 400, count: 1 })
+  const id = messageId('race')
+  const now = new Date().toISOString()
+  const event: SegmentEvent = {
+    type: 'track',
+    event: 'Product Viewed',
+    messageId: id,
+    userId: 'never-identified',
+    receivedAt: now,
+    timestamp: now,
+  }
+  const original: DeliveryMessage = { source: source.name, ingestId: 'ingest-race', events: [event] }
+  await consume(original)
+  expect((await rowOf(id, 'CrowdPower'))?.status).toBe('failed')
+  expect((await rowOf(id, 'Crisp'))?.status).toBe('retrying')
+  // Crisp's unknown-user re-check is due now, just as the operator replays CrowdPower.
+  await env.LEDGER.prepare(
+    `UPDATE events SET destinations = json_set(destinations, '$.Crisp.nextAttemptAt', 0) WHERE message_id = ?`,
+  )
+    .bind(id)
+    .run()
+
+  // Catch the replay's message instead of letting the background consumer take it.
+  const queued = vi
+    .spyOn(env.DELIVERY_QUEUE, 'sendBatch')
+    .mockImplementation(async () => ({}) as QueueSendBatchResponse)
+  const response = await routerFetch('/admin/replay', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ deliveries: [{ source: source.name, messageId: id, destination: 'CrowdPower' }] }),
+  })
+  expect(await response.json()).toMatchObject({ replayed: 1 })
+  const replay = Array.from(queued.mock.calls[0]?.[0] ?? [])[0]?.body as DeliveryMessage
+  queued.mockRestore()
+  expect(replay).toMatchObject({ only: ['CrowdPower'] })
+
+  // The queue hands the consumer the original's retry and the replay together.
+  const result = await consume([original, replay], 2)
+  expect(result.explicitAcks).toHaveLength(2)
+  expect(await rowOf(id, 'CrowdPower')).toMatchObject({
+    status: 'delivered',
+    replays: 1,
+    attempts: 2,
+    duplicates: 0,
+  })
+  expect(await rowOf(id, 'Crisp')).toMatchObject({ status: 'dropped', reason: 'unknown_user', attempts: 2 })
+  expect((await tenant.requests('crowdpower')).map((request) => request.status)).toEqual([400, 200])
+})
