@@ -100,7 +100,6 @@ async function syncIdentify(
   const updateCard = mapTraitsToProfileCard(traits, email, { forCreate: false })
   const data = mapTraitsToPeopleData(traits, userId)
   const profileHash = await fingerprint(updateCard)
-  const dataHash = await fingerprint(data)
   const hasData = Object.keys(data).length > 0
 
   const actions: string[] = []
@@ -127,7 +126,7 @@ async function syncIdentify(
       actions.push(action)
       return step(response, context)
     }
-    await cache.forgetPerson(email)
+    // Adding it again overwrites the remembered record: no separate "forget" write to the same KV key.
     const added = await addProfile()
     if (!added.ok || kind === 'profile') return added
     actions.push(action)
@@ -152,12 +151,10 @@ async function syncIdentify(
   // The profile exists in Crisp now: tracks can find this user even if the data update below fails.
   if (userId !== undefined) await cache.rememberEmail(userId, email)
 
-  if (hasData && record?.dataHash !== dataHash) {
+  if (hasData) {
     const updated = await update(updatePeopleDataRequest(websiteId, email, data), 'data updated', 'data')
     if (!updated.ok) return updated.outcome
     lastStatus = updated.status
-    record = { ...record, dataHash }
-    await cache.savePerson(email, record)
   }
 
   return delivered(lastStatus, actions)

@@ -2,12 +2,13 @@ import type { PartnerState } from '../types'
 
 /**
  * What we remember about one Crisp person (KV `person:<email>`): that the profile
- * exists, and fingerprints of the last card and data we sent, so a repeated
- * identify costs no request (Crisp allows a few thousand requests a day, §2.6).
+ * exists, and a fingerprint of the last card we sent, so an identify needs no GET
+ * and no card update unless the card changed (Crisp allows a few thousand requests
+ * a day, §2.6). People data is not fingerprinted: it changes on most identifies,
+ * and remembering it would cost a KV write (10× a row in D1) per identify.
  */
 export interface CrispPersonRecord {
   profileHash?: string
-  dataHash?: string
 }
 
 /** Person records expire so a profile deleted in Crisp is eventually re-created even without a 404. */
@@ -73,8 +74,11 @@ export class CrispStateCache {
     return record
   }
 
+  /** Remembers the person; writes KV only when the record changed (KV takes one write per second per key). */
   async savePerson(email: string, record: CrispPersonRecord): Promise<void> {
+    const known = this.people.get(email)
     this.people.set(email, { ...record })
+    if (known !== undefined && known.profileHash === record.profileHash) return
     await this.state.put(`person:${await kvId(email)}`, record, { expirationTtl: PERSON_TTL_SECONDS })
   }
 

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it, vi } from 'vitest'
 import { crispDestination } from '../../../src/destinations/crisp'
 import type { DeliveryItem, PartnerState } from '../../../src/destinations/types'
 import { SandboxTenant } from '../../helpers/sandbox'
@@ -114,40 +115,53 @@ describe('Crisp identify', () => {
     await deliver(items([identify({ userId: 'u-1', traits })]), crispContext(tenant, { source }))
     expect(await tenant.requests('crisp')).toHaveLength(2)
 
-    // Unchanged: zero requests (fingerprints in KV match), still delivered.
-    const unchanged = await deliver(
-      items([identify({ userId: 'u-1', traits })]),
+    // A custom trait changed: one request, the data PATCH (people data is not fingerprinted);
+    // the profile is neither fetched nor updated, since KV knows its card is unchanged.
+    const kvWrites = vi.spyOn(env.PARTNER_STATE, 'put')
+    const again = await deliver(
+      items([identify({ userId: 'u-1', traits: { ...traits, plan: 'team' } })]),
       crispContext(tenant, { source }),
     )
-    expect(unchanged).toEqual([
-      { status: 'delivered', partnerStatus: 304, summary: expect.stringContaining('unchanged') },
+    // Steady state writes no partner state: KV writes cost ten times a ledger row.
+    expect(kvWrites).not.toHaveBeenCalled()
+    kvWrites.mockRestore()
+    expect(again).toEqual([{ status: 'delivered', partnerStatus: 200, summary: 'data updated' }])
+    const afterAgain = await tenant.requests('crisp')
+    expect(afterAgain.slice(2).map((request) => [request.method, request.path])).toEqual([
+      ['PATCH', `${PEOPLE}/data/jo%40example.com`],
     ])
-    expect(await tenant.requests('crisp')).toHaveLength(2)
 
-    // Name changed: exactly one request, the profile PATCH (no GET first, data untouched).
+    // Name changed: the profile PATCH (no GET first), then the data PATCH.
     const renamed = await deliver(
       items([identify({ userId: 'u-1', traits: { ...traits, name: 'Jo Doe' } })]),
       crispContext(tenant, { source }),
     )
     expect(renamed[0]).toMatchObject({ status: 'delivered', partnerStatus: 200 })
     const afterRename = await tenant.requests('crisp')
-    expect(afterRename.slice(2).map((request) => [request.method, request.path, request.body])).toEqual([
+    expect(afterRename.slice(3).map((request) => [request.method, request.path, request.body])).toEqual([
       [
         'PATCH',
         `${PEOPLE}/profile/jo%40example.com`,
         { email: 'jo@example.com', person: { nickname: 'Jo Doe' } },
       ],
+      ['PATCH', `${PEOPLE}/data/jo%40example.com`, { data: { user_id: 'u-1', plan: 'pro' } }],
     ])
+  })
 
-    // A custom trait changed: exactly one request, the data PATCH.
-    await deliver(
-      items([identify({ userId: 'u-1', traits: { ...traits, name: 'Jo Doe', plan: 'team' } })]),
+  it('sends nothing for an identify with no userId, no custom traits and an unchanged card', async () => {
+    const tenant = new SandboxTenant()
+    const source = `src-${crypto.randomUUID()}`
+    const traits = { email: 'kim@example.com', name: 'Kim' }
+    await deliver(items([identify({ anonymousId: 'a-1', traits })]), crispContext(tenant, { source }))
+    expect(await tenant.requests('crisp')).toHaveLength(1)
+    const unchanged = await deliver(
+      items([identify({ anonymousId: 'a-1', traits })]),
       crispContext(tenant, { source }),
     )
-    const afterPlan = await tenant.requests('crisp')
-    expect(afterPlan.slice(3).map((request) => [request.method, request.path])).toEqual([
-      ['PATCH', `${PEOPLE}/data/jo%40example.com`],
+    expect(unchanged).toEqual([
+      { status: 'delivered', partnerStatus: 304, summary: expect.stringContaining('unchanged') },
     ])
+    expect(await tenant.requests('crisp')).toHaveLength(1)
   })
 
   it('updates a person that already exists in Crisp (people_exists → PATCH)', async () => {
