@@ -26,10 +26,13 @@ export async function enqueueEvents(
   source: string,
   events: readonly SegmentEvent[],
   replay?: { ingestId: string; only: string[] },
+  /** Upper bounds of each event's JSON bytes, when the caller measured them (normalizeEvent does). */
+  sizes?: readonly number[],
 ): Promise<void> {
   const packed = packMessages(
     { source, ingestId: replay?.ingestId ?? crypto.randomUUID(), ...(replay && { only: replay.only }) },
     events,
+    sizes,
   )
   for (const chunk of chunkSends(packed)) {
     try {
@@ -53,9 +56,15 @@ export async function enqueueEvents(
  * Packs events in order into messages of at most MAX_MESSAGE_BYTES of JSON.
  * Every event is at most 32 KB (normalize.ts), so each fits in a message.
  * `json` content type makes the queue count exactly these bytes (the default
- * v8 serialisation doubles strings holding any non-Latin-1 character).
+ * v8 serialisation doubles strings holding any non-Latin-1 character). Sizes
+ * given by the caller may overstate an event, never understate it: a message
+ * then holds a little less, never more.
  */
-function packMessages(envelope: Omit<DeliveryMessage, 'events'>, events: readonly SegmentEvent[]): Packed[] {
+function packMessages(
+  envelope: Omit<DeliveryMessage, 'events'>,
+  events: readonly SegmentEvent[],
+  sizes?: readonly number[],
+): Packed[] {
   const envelopeBytes = jsonBytes(JSON.stringify({ ...envelope, events: [] }))
   const packed: Packed[] = []
   let current: SegmentEvent[] = []
@@ -66,8 +75,8 @@ function packMessages(envelope: Omit<DeliveryMessage, 'events'>, events: readonl
     current = []
     bytes = envelopeBytes
   }
-  for (const event of events) {
-    const eventBytes = jsonBytes(JSON.stringify(event)) + 1 // + the separating comma
+  for (const [index, event] of events.entries()) {
+    const eventBytes = (sizes?.[index] ?? jsonBytes(JSON.stringify(event))) + 1 // + the separating comma
     if (bytes + eventBytes > MAX_MESSAGE_BYTES) flush()
     current.push(event)
     bytes += eventBytes

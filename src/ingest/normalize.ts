@@ -39,8 +39,12 @@ export interface NormalizeOptions {
 }
 
 export type Outcome =
-  | { ok: true; event: SegmentEvent }
+  /** `bytes`: an upper bound of the event's JSON size (UTF-8), for packing queue messages without serialising again. */
+  | { ok: true; event: SegmentEvent; bytes: number }
   | { ok: false; tooLarge: boolean; messageId?: string; issues: InputIssue[] }
+
+/** Numeric ids become strings (two quotes each): userId, anonymousId, groupId, previousId. */
+const COERCED_ID_BYTES = 4 * 2
 
 /**
  * Turns one raw item into the event we queue, as Segment's servers would:
@@ -63,7 +67,7 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
   }
   // Measured before our own stamps, as the client libraries measure, so whatever
   // they let through passes; the merged batch context counts because it is queued.
-  const bytes = jsonBytes(JSON.stringify(merged))
+  const bytes = jsonBytes(JSON.stringify(merged) ?? '')
   if (bytes > MAX_EVENT_BYTES) {
     const message = `the event is ${bytes} bytes, over the limit of ${EVENT_LIMIT_NAME}`
     return {
@@ -90,30 +94,60 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
   if (options.times === 'processed') {
     const receivedAt = input.receivedAt ?? options.now
     const timestamp = input.timestamp ?? correctedTimestamp(receivedAt, input.sentAt, input.originalTimestamp)
-    return { ok: true, event: { ...input, messageId, receivedAt, timestamp } }
+    const added = stampBytes(messageId, receivedAt, timestamp, undefined, undefined)
+    return { ok: true, event: { ...input, messageId, receivedAt, timestamp }, bytes: bytes + added }
   }
 
   // A client's `timestamp` is when the event happened by its own clock: Segment calls that originalTimestamp.
   const originalTimestamp = input.timestamp ?? input.originalTimestamp
   const sentAt = input.sentAt ?? options.defaults?.sentAt
+  const timestamp = correctedTimestamp(options.now, sentAt, originalTimestamp)
   const event: SegmentEvent = {
     ...input,
     messageId,
     receivedAt: options.now,
-    timestamp: correctedTimestamp(options.now, sentAt, originalTimestamp),
+    timestamp,
     ...(originalTimestamp !== undefined && { originalTimestamp }),
     ...(sentAt !== undefined && { sentAt }),
   }
-  return { ok: true, event }
+  const added = stampBytes(messageId, options.now, timestamp, originalTimestamp, sentAt)
+  return { ok: true, event, bytes: bytes + added }
+}
+
+/** Printable ASCII without `"` and `\`: a JSON string of these is its length plus the quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+function stringBytes(value: string): number {
+  return PLAIN.test(value) ? value.length + 2 : jsonBytes(JSON.stringify(value))
+}
+
+/**
+ * What the stamps can add to the measured JSON: each `"key":"value",` in full (a
+ * stamp that replaces a field the client sent is counted twice), plus the coerced ids.
+ */
+function stampBytes(
+  messageId: string,
+  receivedAt: string,
+  timestamp: string,
+  originalTimestamp: string | undefined,
+  sentAt: string | undefined,
+): number {
+  let total = COERCED_ID_BYTES + stringBytes(messageId) + 13 + stringBytes(receivedAt) + 14
+  total += stringBytes(timestamp) + 13
+  if (originalTimestamp !== undefined) total += stringBytes(originalTimestamp) + 21
+  if (sentAt !== undefined) total += stringBytes(sentAt) + 10
+  return total
 }
 
 function withoutWriteKey(item: JsonRecord): JsonRecord {
+  if (!Object.hasOwn(item, 'writeKey')) return item
   const { writeKey: _credential, ...rest } = item
   return rest
 }
 
 /** Batch-level context and integrations under each item's own (item keys win, one level deep). */
 function withDefaults(item: JsonRecord, defaults: BatchDefaults | undefined): JsonRecord {
+  if (defaults?.context === undefined && defaults?.integrations === undefined) return item
   const merged = { ...item }
   for (const key of ['context', 'integrations'] as const) {
     const shared = defaults?.[key]
@@ -138,6 +172,19 @@ async function derivedMessageId(source: string, sentAt: string | undefined, item
   return `rtr-${Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('')}`
 }
 
+/** receivedAt and sentAt are the same strings for every event of a request: parsed once. */
+const requestTimes = new Map<string, number>()
+
+function parseRequestTime(iso: string): number {
+  let ms = requestTimes.get(iso)
+  if (ms === undefined) {
+    if (requestTimes.size >= 64) requestTimes.clear()
+    ms = Date.parse(iso)
+    requestTimes.set(iso, ms)
+  }
+  return ms
+}
+
 // Dates that toISOString renders with a four-digit year (0000–9999), as the Spec's ISO-8601 strings have.
 const EARLIEST_MS = -62_167_219_200_000
 const LATEST_MS = 253_402_300_799_999
@@ -155,7 +202,7 @@ function correctedTimestamp(
 ): string {
   if (originalTimestamp === undefined) return receivedAt
   if (sentAt === undefined) return originalTimestamp
-  const ms = Date.parse(receivedAt) - (Date.parse(sentAt) - Date.parse(originalTimestamp))
+  const ms = parseRequestTime(receivedAt) - (parseRequestTime(sentAt) - Date.parse(originalTimestamp))
   // Valid by the schema's pattern yet unparsable here (e.g. a `+05` offset), or pushed out of range by a spoofed clock.
   if (!Number.isFinite(ms) || ms < EARLIEST_MS || ms > LATEST_MS) return originalTimestamp
   return new Date(ms).toISOString()

@@ -46,9 +46,16 @@ async function readCapped(stream: ReadableStream<Uint8Array>, limits: BodyLimits
  */
 export async function readBodyBytes(request: Request, limits: BodyLimits): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array()
-  const declared = Number(request.headers.get('content-length'))
+  const length = request.headers.get('content-length')
+  const declared = length === null ? Number.NaN : Number(length)
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits)
-  const raw = await readCapped(request.body, limits)
+  // A declared length within the limit: one native read (the runtime enforces the length);
+  // otherwise (chunked) read chunk by chunk and stop as soon as the limit is passed.
+  const raw =
+    Number.isFinite(declared) && declared >= 0
+      ? new Uint8Array(await request.arrayBuffer())
+      : await readCapped(request.body, limits)
+  if (raw.byteLength > limits.maxBytes) throw tooLarge(limits)
   if (raw[0] !== GZIP_MAGIC[0] || raw[1] !== GZIP_MAGIC[1]) return raw
   try {
     const inflated = new Blob([raw]).stream().pipeThrough(new DecompressionStream('gzip'))

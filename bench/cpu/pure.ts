@@ -1,0 +1,251 @@
+/**
+ * Target 2: CPU per event for validate + route + map to all four partners, in
+ * process, with the router's own pure functions, against a plain-V8 pass
+ * (JSON.parse + a valibot check of the common fields + the four partner bodies
+ * built naively) measured in the same process and run. Both sides start from the
+ * event's JSON text and end with the partner request bodies serialised, the bytes
+ * that would go on the wire. Prints one JSON object.
+ *
+ *   tsx bench/cpu/pure.ts [events=2000] [rounds=7]
+ */
+import { validateConfig } from '../../src/config/schema'
+import { routeEvent } from '../../src/delivery/routing'
+import { mapEventToCalixaRequest } from '../../src/destinations/calixa/mapping'
+import type { CalixaSettings } from '../../src/destinations/calixa/settings'
+import { crispHeaders } from '../../src/destinations/crisp/client'
+import {
+  addPeopleEventRequest,
+  createProfileRequest,
+  mapTrackToPeopleEvent,
+  mapTraitsToPeopleData,
+  mapTraitsToProfileCard,
+  normalizeEmail,
+  trackIdentity,
+  updatePeopleDataRequest,
+} from '../../src/destinations/crisp/mapping'
+import type { CrispSettings } from '../../src/destinations/crisp/settings'
+import {
+  buildInteractionsRequest,
+  buildUserPatch,
+  encodeIdForPath,
+  encodeInteractionPlan,
+  type IdTypes,
+  isDropped,
+  mapIdentifyToUserUpdate,
+  mapTrackToInteractions,
+  type PropertySpec,
+  propertiesToDeclare,
+  propertyKey,
+  userPatchRequest,
+} from '../../src/destinations/crossing-minds/mapping'
+import type { CrossingMindsSettings } from '../../src/destinations/crossing-minds/settings'
+import { crowdPowerHeaders } from '../../src/destinations/crowdpower/client'
+import {
+  chargeRequest,
+  customerRequest,
+  eventRequest,
+  mapEventToCrowdPower,
+} from '../../src/destinations/crowdpower/mapping'
+import type { CrowdPowerSettings } from '../../src/destinations/crowdpower/settings'
+import type { PartnerRequest } from '../../src/destinations/types'
+import { normalizeEvent } from '../../src/ingest/normalize'
+import type { SegmentEvent } from '../../src/segment/schema'
+import { DELIVERY_SOURCE, partnerDestinations } from '../lib/config'
+import { makeUsers, mixedStream } from '../lib/events'
+import { naiveBodies } from './naive'
+
+const EVENTS = Number(process.argv[2] ?? 2000)
+const ROUNDS = Number(process.argv[3] ?? 7)
+const NOW = new Date().toISOString()
+const SENT_AT = NOW
+
+const validated = validateConfig({
+  sources: [{ ...DELIVERY_SOURCE, destinations: partnerDestinations('http://127.0.0.1:9', 'pure') }],
+})
+if (!validated.ok) throw new Error(`bench config invalid: ${JSON.stringify(validated.issues)}`)
+const [firstSource] = validated.config.sources
+if (!firstSource) throw new Error('no source')
+const source = firstSource
+const settingsOf = (name: string) => source.destinations[name]?.settings
+const crisp = settingsOf('Crisp') as CrispSettings
+const crowdPower = settingsOf('CrowdPower') as CrowdPowerSettings
+const crossingMinds = settingsOf('Crossing Minds') as CrossingMindsSettings
+const calixa = settingsOf('Calixa') as CalixaSettings
+
+const users = makeUsers(400)
+const texts = mixedStream(EVENTS, users, 11, 'pure').map((event) => JSON.stringify(event))
+/** Steady state, as a warm consumer sees it: every user's email known (KV), every property declared. */
+const emails = new Map(users.map((user) => [user.userId, user.email.toLowerCase()]))
+const idTypes: IdTypes = { user: 'urlsafe64', item: 'urlsafe64', session: 'urlsafe64' }
+const declared = new Map<string, PropertySpec>()
+
+/** Crisp: what `syncIdentify` / `addTrackEvent` compute before calling Crisp (first identify: create + data). */
+function crispRequests(event: SegmentEvent): PartnerRequest[] {
+  if (event.type === 'identify') {
+    const traits = event.traits ?? {}
+    const userId = typeof event.userId === 'string' ? event.userId : undefined
+    const email = normalizeEmail(traits.email) ?? (userId !== undefined ? emails.get(userId) : undefined)
+    if (email === undefined) return []
+    const createCard = mapTraitsToProfileCard(traits, email, { forCreate: true })
+    mapTraitsToProfileCard(traits, email, { forCreate: false })
+    const data = mapTraitsToPeopleData(traits, userId)
+    return [
+      createProfileRequest(crisp.websiteId, createCard),
+      updatePeopleDataRequest(crisp.websiteId, email, data),
+    ]
+  }
+  if (event.type !== 'track') return []
+  const identity = trackIdentity(event)
+  const email =
+    identity.kind === 'email'
+      ? identity.email
+      : identity.kind === 'userId'
+        ? emails.get(identity.userId)
+        : undefined
+  if (email === undefined) return []
+  return [addPeopleEventRequest(crisp.websiteId, email, mapTrackToPeopleEvent(event))]
+}
+
+function crowdPowerRequests(event: SegmentEvent): PartnerRequest[] {
+  const call = mapEventToCrowdPower(event, crowdPower)
+  if (call.route === 'drop') return []
+  if (call.route === 'customers') return [customerRequest(call.customer)]
+  if (call.route === 'events') return [eventRequest(call.user, call.event)]
+  return [chargeRequest(call.user, call.charge)]
+}
+
+function crossingMindsRequests(event: SegmentEvent): PartnerRequest[] {
+  if (event.type === 'identify') {
+    const update = mapIdentifyToUserUpdate(event)
+    if (isDropped(update)) return []
+    for (const spec of propertiesToDeclare([update], declared)) declared.set(propertyKey(spec.name), spec)
+    const path = encodeIdForPath(update.userId, idTypes.user)
+    if (path === undefined) return []
+    return [userPatchRequest(path, buildUserPatch(update, declared).user)]
+  }
+  if (event.type !== 'track') return []
+  const plan = mapTrackToInteractions(event, crossingMinds)
+  if (isDropped(plan)) return []
+  const encoded = encodeInteractionPlan(plan, idTypes)
+  return isDropped(encoded) ? [] : [buildInteractionsRequest([encoded])]
+}
+
+function calixaRequests(event: SegmentEvent): PartnerRequest[] {
+  const request = mapEventToCalixaRequest(event, calixa)
+  return 'status' in request ? [] : [request]
+}
+
+const HEADERS: Record<string, (request: PartnerRequest) => Record<string, string>> = {
+  Crisp: () => crispHeaders(crisp),
+  CrowdPower: () => crowdPowerHeaders(crowdPower),
+  'Crossing Minds': () => ({ authorization: 'Bearer jwt' }),
+  Calixa: (request) => request.headers ?? {},
+}
+
+const MAPPERS: Record<string, (event: SegmentEvent) => PartnerRequest[]> = {
+  Crisp: crispRequests,
+  CrowdPower: crowdPowerRequests,
+  'Crossing Minds': crossingMindsRequests,
+  Calixa: calixaRequests,
+}
+
+interface PassResult {
+  bodies: number
+  bytes: number
+}
+
+/** The router's path: normalise (validate) as ingest does, route as the consumer does, map, serialise. */
+async function routerPass(): Promise<PassResult> {
+  let bodies = 0
+  let bytes = 0
+  for (let index = 0; index < texts.length; index += 1) {
+    const raw: unknown = JSON.parse(texts[index] as string)
+    const outcome = await normalizeEvent(raw, {
+      source: source.name,
+      now: NOW,
+      times: 'tracking',
+      path: `batch.${index}`,
+      defaults: { sentAt: SENT_AT },
+    })
+    if (!outcome.ok) throw new Error(`bench event rejected: ${JSON.stringify(outcome.issues)}`)
+    for (const decision of routeEvent(outcome.event, source)) {
+      if (!('deliver' in decision)) continue
+      for (const request of MAPPERS[decision.destination]?.(outcome.event) ?? []) {
+        HEADERS[decision.destination]?.(request)
+        bytes += JSON.stringify(request.body).length
+        bodies += 1
+      }
+    }
+  }
+  return { bodies, bytes }
+}
+
+function naivePass(): PassResult {
+  let bodies = 0
+  let bytes = 0
+  for (const text of texts) {
+    for (const body of naiveBodies(text, emails, NOW)) {
+      bytes += body.length
+      bodies += 1
+    }
+  }
+  return { bodies, bytes }
+}
+
+function cpuMicros(): number {
+  const usage = process.cpuUsage()
+  return usage.user + usage.system
+}
+
+async function timed(
+  pass: () => PassResult | Promise<PassResult>,
+): Promise<{ us: number; result: PassResult }> {
+  const start = cpuMicros()
+  const result = await pass()
+  return { us: cpuMicros() - start, result }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+// Warm-up: JIT both paths, fill the declared-properties map.
+for (let round = 0; round < 3; round += 1) {
+  await routerPass()
+  naivePass()
+}
+
+const routerUs: number[] = []
+const naiveUs: number[] = []
+let routerResult: PassResult = { bodies: 0, bytes: 0 }
+let naiveResult: PassResult = { bodies: 0, bytes: 0 }
+for (let round = 0; round < ROUNDS; round += 1) {
+  const router = await timed(routerPass)
+  const naive = await timed(naivePass)
+  routerUs.push(router.us / texts.length)
+  naiveUs.push(naive.us / texts.length)
+  routerResult = router.result
+  naiveResult = naive.result
+}
+
+const routerPerEvent = median(routerUs)
+const naivePerEvent = median(naiveUs)
+process.stdout.write(
+  `${JSON.stringify({
+    events: texts.length,
+    rounds: ROUNDS,
+    routerUsPerEvent: routerPerEvent,
+    naiveUsPerEvent: naivePerEvent,
+    ratio: routerPerEvent / naivePerEvent,
+    routerRounds: routerUs,
+    naiveRounds: naiveUs,
+    routerBodies: routerResult.bodies,
+    routerBytes: routerResult.bytes,
+    naiveBodies: naiveResult.bodies,
+    naiveBytes: naiveResult.bytes,
+  })}\n`,
+)
