@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type RunningSandbox, startSandbox } from '../sandbox/server'
 import { DEMO_SOURCE, DEMO_WRITE_KEY, demoConfig, needsDemoConfig } from './demo-config'
+import { freePort } from './ports'
 
 /** The repository root: wrangler.toml, migrations/ and .dev.vars live there. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -71,19 +72,6 @@ function assertPortFree(port: number, what: string): Promise<void> {
       ),
     )
     server.listen(port, '127.0.0.1', () => server.close(() => resolve()))
-  })
-}
-
-/** A port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
   })
 }
 

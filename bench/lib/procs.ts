@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { createServer } from 'node:net'
 
 const CLOCK_TICKS_PER_SECOND = 100
 const children = new Set<ChildProcess>()
@@ -100,18 +99,6 @@ export function listeningPorts(pid: number): number[] {
     }
   }
   return ports
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export interface Spawned {

@@ -14,7 +14,8 @@
  */
 import { copyFileSync, cpSync, existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { commandLine, descendants, freePort, listeningPorts, type Spawned, start, stop } from './procs'
+import { freePort } from '../../scripts/ports'
+import { commandLine, descendants, listeningPorts, type Spawned, start, stop } from './procs'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
