@@ -35,9 +35,13 @@ const kv = {
   get: async (key: string) => (key === 'config:v1' ? structuredClone(config) : null),
   put: async () => {},
 }
+/** Queued bodies are the JSON text of each message (src/ingest/enqueue.ts). */
 const queue = {
-  async sendBatch(messages: { body: unknown }[]) {
-    for (const message of messages) queuedBytes += JSON.stringify(message.body).length
+  async send(body: string) {
+    queuedBytes += body.length
+  },
+  async sendBatch(messages: { body: string }[]) {
+    for (const message of messages) queuedBytes += message.body.length
   },
 }
 const env = {

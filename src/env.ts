@@ -1,4 +1,4 @@
-import type { DeliveryMessage } from './delivery/message'
+import type { QueuedDeliveryMessage } from './delivery/message'
 
 /** Bindings declared in wrangler.toml, plus the ADMIN_TOKEN secret. */
 export interface Bindings {
@@ -8,7 +8,8 @@ export interface Bindings {
   PARTNER_STATE: KVNamespace
   /** The delivery ledger: one row per (source, messageId, destination). */
   LEDGER: D1Database
-  DELIVERY_QUEUE: Queue<DeliveryMessage>
+  /** Delivery messages as JSON text (src/delivery/message.ts). */
+  DELIVERY_QUEUE: Queue<QueuedDeliveryMessage>
   DEAD_LETTER_QUEUE: Queue<unknown>
   /** Without it the admin API and dashboard are closed. */
   ADMIN_TOKEN?: string

@@ -5,9 +5,11 @@
  * router's own work (auth, validation, normalisation, queue hand-off).
  *
  * `POST /enqueue/v1/*` also hands the parsed events to a local queue as one
- * message (one `sendBatch`, JSON), with a consumer that only acks: the floor that
- * any queue-before-200 ingest pays under `wrangler dev`, reported beside the
- * target so the router's own cost and the local queue's can be told apart.
+ * message, the way the router does (src/ingest/enqueue.ts: one `send` of the
+ * message's JSON text, contentType `text`), with a consumer that only acks: the
+ * floor that any queue-before-200 ingest pays under `wrangler dev`, reported
+ * beside the target so the router's own cost and the local queue's can be told
+ * apart.
  */
 import { Hono } from 'hono'
 
@@ -27,9 +29,8 @@ app.post('/v1/:path', async (c) => {
 app.post('/enqueue/v1/:path', async (c) => {
   const body = (await c.req.json()) as { batch?: unknown[] }
   const events = Array.isArray(body.batch) ? body.batch : [body]
-  await c.env.BASELINE_QUEUE.sendBatch([
-    { body: { source: 'baseline', ingestId: crypto.randomUUID(), events }, contentType: 'json' },
-  ])
+  const message = { source: 'baseline', ingestId: crypto.randomUUID(), events }
+  await c.env.BASELINE_QUEUE.send(JSON.stringify(message), { contentType: 'text' })
   return c.json({ success: true, accepted: events.length, rejected: [] })
 })
 

@@ -8,7 +8,7 @@
  * Served with the router's wrangler.toml (same bindings, same queue).
  */
 
-import type { DeliveryMessage } from '../../src/delivery/message'
+import type { QueuedDeliveryMessage } from '../../src/delivery/message'
 import type { Bindings } from '../../src/env'
 import router from '../../src/index'
 
@@ -17,4 +17,4 @@ export default {
   queue(batch) {
     batch.ackAll()
   },
-} satisfies ExportedHandler<Bindings, DeliveryMessage>
+} satisfies ExportedHandler<Bindings, QueuedDeliveryMessage>

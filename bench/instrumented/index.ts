@@ -9,7 +9,7 @@
  *   POST /__bench/counters/reset  start again from zero
  */
 
-import type { DeliveryMessage } from '../../src/delivery/message'
+import type { QueuedDeliveryMessage } from '../../src/delivery/message'
 import type { Bindings } from '../../src/env'
 import router from '../../src/index'
 
@@ -219,7 +219,7 @@ function countingQueue<T>(category: Category, name: string, queue: Queue<T>): Qu
 }
 
 /** Wraps a delivered batch so every ack (→ delete) and retry (→ read again later) is seen. */
-function countingBatch(batch: MessageBatch<DeliveryMessage>) {
+function countingBatch(batch: MessageBatch<QueuedDeliveryMessage>) {
   const settled = new Set<string>()
   const queues = counters.consumer.queues
   const messages = batch.messages.map((message) => {
@@ -254,7 +254,7 @@ function countingBatch(batch: MessageBatch<DeliveryMessage>) {
         }
         message.retry(options)
       },
-    } as Message<DeliveryMessage>
+    } as Message<QueuedDeliveryMessage>
   })
   const wrapped = {
     get queue() {
@@ -267,7 +267,7 @@ function countingBatch(batch: MessageBatch<DeliveryMessage>) {
     retryAll(options?: QueueRetryOptions) {
       for (const message of messages) message.retry(options)
     },
-  } as unknown as MessageBatch<DeliveryMessage>
+  } as unknown as MessageBatch<QueuedDeliveryMessage>
   /** Messages neither acked nor retried by a handler that returned are acked by the runtime. */
   const settleRest = () => {
     for (const message of messages) if (!settled.has(message.id)) message.ack()
@@ -326,4 +326,4 @@ export default {
     await router.queue(wrapped, countingEnv(env, 'consumer'))
     settleRest()
   },
-} satisfies ExportedHandler<Bindings, DeliveryMessage>
+} satisfies ExportedHandler<Bindings, QueuedDeliveryMessage>

@@ -1,4 +1,4 @@
-import type { DeliveryMessage } from '../delivery/message'
+import type { DeliveryMessage, QueuedDeliveryMessage } from '../delivery/message'
 import { RouterError } from '../errors'
 import { logWarn } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
@@ -10,8 +10,19 @@ const MAX_MESSAGE_BYTES = 120_000
 const MAX_SEND_MESSAGES = 100
 const MAX_SEND_BYTES = 250_000
 
+/**
+ * A message is the JSON text of its DeliveryMessage, sent as `text`: the queue
+ * counts exactly its UTF-8 bytes, which packing measures (the default v8
+ * serialisation doubles strings holding any non-Latin-1 character), and nothing
+ * on the way parses or re-serialises it (under `wrangler dev` the local queue,
+ * in the worker's own process, re-parses and re-encodes a `json` body).
+ */
+const CONTENT_TYPE: QueueContentType = 'text'
+
 interface Packed {
-  request: MessageSendRequest<DeliveryMessage>
+  /** The JSON text of one DeliveryMessage. */
+  body: string
+  /** An upper bound of its UTF-8 bytes. */
   bytes: number
 }
 
@@ -22,7 +33,7 @@ interface Packed {
  * end here.
  */
 export async function enqueueEvents(
-  queue: Queue<DeliveryMessage>,
+  queue: Queue<QueuedDeliveryMessage>,
   source: string,
   events: readonly SegmentEvent[],
   replay?: { ingestId: string; only: string[] },
@@ -34,31 +45,36 @@ export async function enqueueEvents(
     events,
     sizes,
   )
-  for (const chunk of chunkSends(packed)) {
-    try {
-      await queue.sendBatch(chunk.map((item) => item.request))
-    } catch (error) {
-      logWarn({ msg: 'queue refused events', source, count: events.length, reason: (error as Error).message })
-      // Whatever was queued before the failure is delivered once: the client's
-      // retry carries the same messageIds, and the ledger skips those already seen.
-      throw new RouterError(
-        503,
-        'queue_unavailable',
-        'the delivery queue is unavailable; retry the request',
-        undefined,
-        { 'Retry-After': '5' },
-      )
+  try {
+    const [only] = packed
+    // Almost every request packs into one message: a plain `send` (under `wrangler dev`
+    // the local queue takes it without the base64 JSON envelope of a `sendBatch`).
+    if (packed.length === 1 && only) await queue.send(only.body, { contentType: CONTENT_TYPE })
+    else {
+      for (const chunk of chunkSends(packed)) {
+        await queue.sendBatch(chunk.map((item) => ({ body: item.body, contentType: CONTENT_TYPE })))
+      }
     }
+  } catch (error) {
+    logWarn({ msg: 'queue refused events', source, count: events.length, reason: (error as Error).message })
+    // Whatever was queued before the failure is delivered once: the client's
+    // retry carries the same messageIds, and the ledger skips those already seen.
+    throw new RouterError(
+      503,
+      'queue_unavailable',
+      'the delivery queue is unavailable; retry the request',
+      undefined,
+      { 'Retry-After': '5' },
+    )
   }
 }
 
 /**
  * Packs events in order into messages of at most MAX_MESSAGE_BYTES of JSON.
  * Every event is at most 32 KB (normalize.ts), so each fits in a message.
- * `json` content type makes the queue count exactly these bytes (the default
- * v8 serialisation doubles strings holding any non-Latin-1 character). Sizes
- * given by the caller may overstate an event, never understate it: a message
- * then holds a little less, never more.
+ * A message's bytes are counted from its events' sizes, not from its text:
+ * sizes given by the caller may overstate an event, never understate it, so a
+ * message then holds a little less, never more.
  */
 function packMessages(
   envelope: Omit<DeliveryMessage, 'events'>,
@@ -71,7 +87,7 @@ function packMessages(
   let bytes = envelopeBytes
   const flush = () => {
     if (current.length === 0) return
-    packed.push({ request: { body: { ...envelope, events: current }, contentType: 'json' }, bytes })
+    packed.push({ body: JSON.stringify({ ...envelope, events: current }), bytes })
     current = []
     bytes = envelopeBytes
   }

@@ -45,15 +45,15 @@ it('delivers a replayed pair while another destination of the event is still ret
 
   // Catch the replay's message instead of letting the background consumer take it.
   const queued = vi
-    .spyOn(env.DELIVERY_QUEUE, 'sendBatch')
-    .mockImplementation(async () => ({}) as QueueSendBatchResponse)
+    .spyOn(env.DELIVERY_QUEUE, 'send')
+    .mockImplementation(async () => ({}) as QueueSendResponse)
   const response = await routerFetch('/admin/replay', {
     method: 'POST',
     headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
     body: JSON.stringify({ deliveries: [{ source: source.name, messageId: id, destination: 'CrowdPower' }] }),
   })
   expect(await response.json()).toMatchObject({ replayed: 1 })
-  const replay = Array.from(queued.mock.calls[0]?.[0] ?? [])[0]?.body as DeliveryMessage
+  const replay = JSON.parse(String(queued.mock.calls[0]?.[0])) as DeliveryMessage
   queued.mockRestore()
   expect(replay).toMatchObject({ only: ['CrowdPower'] })
 

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers'
 import { vi } from 'vitest'
 import type { LedgerRow } from '../../src/delivery/ledger'
-import type { DeliveryMessage } from '../../src/delivery/message'
+import type { QueuedDeliveryMessage } from '../../src/delivery/message'
 import worker from '../../src/index'
 
 export type { LedgerRow }
@@ -44,12 +44,21 @@ export async function waitForLedger(messageIds: string[], options: WaitOptions):
 
 /**
  * Runs the real queue handler on messages delivered together in one batch, as
- * the queue would. The test batch does not report retry delays, so each
- * message's `retry` is watched: `delaySeconds[i]` is message i's delay, if retried.
+ * the queue would. A DeliveryMessage goes in the form enqueueEvents sends, its
+ * JSON text, unless `form` is `json`: the object itself, as messages were sent
+ * before (still in a queue after an upgrade). The test batch does not report
+ * retry delays, so each message's `retry` is watched: `delaySeconds[i]` is
+ * message i's delay, if retried.
  */
-export async function consume(messages: DeliveryMessage | DeliveryMessage[], attempts = 1) {
-  const bodies = Array.isArray(messages) ? messages : [messages]
-  const batch = createMessageBatch<DeliveryMessage>(
+export async function consume(
+  messages: QueuedDeliveryMessage | QueuedDeliveryMessage[],
+  attempts = 1,
+  form: 'text' | 'json' = 'text',
+) {
+  const bodies = (Array.isArray(messages) ? messages : [messages]).map((body) =>
+    typeof body === 'string' || form === 'json' ? body : JSON.stringify(body),
+  )
+  const batch = createMessageBatch<QueuedDeliveryMessage>(
     'segment-router-deliveries',
     bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body })),
   )

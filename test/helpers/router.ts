@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers'
 import { createHmac } from 'node:crypto'
 import { beforeEach, expect, vi } from 'vitest'
-import type { DeliveryMessage } from '../../src/delivery/message'
+import type { DeliveryMessage, QueuedDeliveryMessage } from '../../src/delivery/message'
 import type { SegmentEvent } from '../../src/segment/schema'
 
 export const ORIGIN = 'http://router.test'
@@ -59,16 +59,38 @@ export function signHex(secret: string, body: string | Uint8Array): string {
 }
 
 /**
- * Watches `DELIVERY_QUEUE.sendBatch` (the Worker runs in this isolate and sees
- * the same binding). Calls still reach the local queue unless the test mocks them.
+ * Watches `DELIVERY_QUEUE.send` and `sendBatch` (the Worker runs in this
+ * isolate and sees the same binding). Calls still reach the local queue unless
+ * the test mocks them. `requests()` lists every call in order, each as the
+ * messages it sent; `messages()` reads them, failing the test unless each is
+ * the JSON text of a DeliveryMessage sent as `text`.
  */
 export function spyOnQueue() {
-  const spy = vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch')
-  const requests = () => spy.mock.calls.map(([batch]) => Array.from(batch))
+  const send = vi.spyOn(env.DELIVERY_QUEUE, 'send')
+  const sendBatch = vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch')
+  const requests = (): MessageSendRequest<QueuedDeliveryMessage>[][] =>
+    [
+      ...send.mock.calls.map(([body, options], index) => ({
+        order: send.mock.invocationCallOrder[index] ?? 0,
+        call: [{ body, contentType: options?.contentType }],
+      })),
+      ...sendBatch.mock.calls.map(([batch], index) => ({
+        order: sendBatch.mock.invocationCallOrder[index] ?? 0,
+        call: Array.from(batch),
+      })),
+    ]
+      .sort((a, b) => a.order - b.order)
+      .map(({ call }) => call)
   const messages = (): DeliveryMessage[] =>
-    requests().flatMap((batch) => batch.map((request) => request.body))
+    requests().flatMap((call) =>
+      call.map((request) => {
+        expect(request.contentType).toBe('text')
+        expect(typeof request.body).toBe('string')
+        return JSON.parse(request.body as string) as DeliveryMessage
+      }),
+    )
   const events = (): SegmentEvent[] => messages().flatMap((message) => message.events)
-  return { spy, requests, messages, events }
+  return { send, sendBatch, requests, messages, events }
 }
 
 /** Before each test of the file: no spies left over, and a config holding exactly these sources. */

@@ -78,16 +78,15 @@ it('accepts and queues what @segment/analytics-node sends', async () => {
 
 it('is retried by analytics-node after a 503, with the same messageIds', async () => {
   const queue = spyOnQueue()
-  queue.spy.mockRejectedValueOnce(new Error('Queue is overloaded'))
+  queue.send.mockRejectedValueOnce(new Error('Queue is overloaded'))
   const exchanges: Exchange[] = []
   const errors = await sendEveryCall(analyticsAgainstRouter(exchanges))
   expect(errors.every((error) => error === undefined)).toBe(true)
   expect(exchanges.map((exchange) => exchange.status)).toEqual([503, 200])
   expect(exchanges[1]?.request.headers.get('x-retry-count')).toBe('1')
 
-  const [refused, accepted] = queue.requests()
-  const ids = (batch: typeof refused) =>
-    batch?.flatMap((request) => request.body.events.map((e) => e.messageId))
+  const [refused, accepted] = queue.messages()
+  const ids = (message: typeof refused) => message?.events.map((e) => e.messageId)
   expect(ids(accepted)).toHaveLength(6)
   expect(ids(accepted)).toEqual(ids(refused))
 }, 20_000)

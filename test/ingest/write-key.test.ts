@@ -84,6 +84,6 @@ describe('refused write keys', () => {
     const response = await postBatch({ ...extra, batch: [event] }, authorization)
     expect(response.status).toBe(401)
     expect(await response.json()).toMatchObject({ success: false, error: 'invalid_write_key' })
-    expect(queue.spy).not.toHaveBeenCalled()
+    expect(queue.requests()).toEqual([])
   })
 })
