@@ -4,10 +4,11 @@ import { type SegmentEvent, SegmentEventSchema } from '../segment/schema'
 import {
   DEPTH_LIMIT_NAME,
   EVENT_LIMIT_NAME,
-  jsonBytes,
+  jsonStringBytes,
   MAX_EVENT_BYTES,
   MAX_EVENT_DEPTH,
-  nestsDeeperThan,
+  measureJson,
+  TOO_DEEP,
 } from './limits'
 
 export type JsonRecord = Record<string, unknown>
@@ -56,7 +57,10 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
   const merged = isJsonRecord(item) ? withDefaults(item, options.defaults) : item
   const clientMessageId = isJsonRecord(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined
 
-  if (nestsDeeperThan(merged, MAX_EVENT_DEPTH)) {
+  // Measured before our own stamps, as the client libraries measure, so whatever
+  // they let through passes; the merged batch context counts because it is queued.
+  const bytes = measureJson(merged, MAX_EVENT_DEPTH)
+  if (bytes === TOO_DEEP) {
     const message = `the event exceeds the limit of ${DEPTH_LIMIT_NAME}`
     return {
       ok: false,
@@ -65,9 +69,6 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
       issues: [{ path: options.path, message }],
     }
   }
-  // Measured before our own stamps, as the client libraries measure, so whatever
-  // they let through passes; the merged batch context counts because it is queued.
-  const bytes = jsonBytes(JSON.stringify(merged) ?? '')
   if (bytes > MAX_EVENT_BYTES) {
     const message = `the event is ${bytes} bytes, over the limit of ${EVENT_LIMIT_NAME}`
     return {
@@ -91,34 +92,29 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
   const messageId =
     input.messageId ?? (await derivedMessageId(options.source, options.defaults?.sentAt, item))
 
+  // valibot's looseObject output is already a copy of the item: stamped in place, not copied again.
+  const event = input as SegmentEvent
   if (options.times === 'processed') {
     const receivedAt = input.receivedAt ?? options.now
     const timestamp = input.timestamp ?? correctedTimestamp(receivedAt, input.sentAt, input.originalTimestamp)
+    event.messageId = messageId
+    event.receivedAt = receivedAt
+    event.timestamp = timestamp
     const added = stampBytes(messageId, receivedAt, timestamp, undefined, undefined)
-    return { ok: true, event: { ...input, messageId, receivedAt, timestamp }, bytes: bytes + added }
+    return { ok: true, event, bytes: bytes + added }
   }
 
   // A client's `timestamp` is when the event happened by its own clock: Segment calls that originalTimestamp.
   const originalTimestamp = input.timestamp ?? input.originalTimestamp
   const sentAt = input.sentAt ?? options.defaults?.sentAt
   const timestamp = correctedTimestamp(options.now, sentAt, originalTimestamp)
-  const event: SegmentEvent = {
-    ...input,
-    messageId,
-    receivedAt: options.now,
-    timestamp,
-    ...(originalTimestamp !== undefined && { originalTimestamp }),
-    ...(sentAt !== undefined && { sentAt }),
-  }
+  event.messageId = messageId
+  event.receivedAt = options.now
+  event.timestamp = timestamp
+  if (originalTimestamp !== undefined) event.originalTimestamp = originalTimestamp
+  if (sentAt !== undefined) event.sentAt = sentAt
   const added = stampBytes(messageId, options.now, timestamp, originalTimestamp, sentAt)
   return { ok: true, event, bytes: bytes + added }
-}
-
-/** Printable ASCII without `"` and `\`: a JSON string of these is its length plus the quotes. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
-
-function stringBytes(value: string): number {
-  return PLAIN.test(value) ? value.length + 2 : jsonBytes(JSON.stringify(value))
 }
 
 /**
@@ -132,10 +128,10 @@ function stampBytes(
   originalTimestamp: string | undefined,
   sentAt: string | undefined,
 ): number {
-  let total = COERCED_ID_BYTES + stringBytes(messageId) + 13 + stringBytes(receivedAt) + 14
-  total += stringBytes(timestamp) + 13
-  if (originalTimestamp !== undefined) total += stringBytes(originalTimestamp) + 21
-  if (sentAt !== undefined) total += stringBytes(sentAt) + 10
+  let total = COERCED_ID_BYTES + jsonStringBytes(messageId) + 13 + jsonStringBytes(receivedAt) + 14
+  total += jsonStringBytes(timestamp) + 13
+  if (originalTimestamp !== undefined) total += jsonStringBytes(originalTimestamp) + 21
+  if (sentAt !== undefined) total += jsonStringBytes(sentAt) + 10
   return total
 }
 

@@ -12,7 +12,17 @@ export type CallType = (typeof CALL_TYPES)[number]
 export const IsoDate = v.pipe(v.string(), v.isoTimestamp('must be an ISO-8601 timestamp'))
 /** valibot's record alone also takes an array, silently turned into `{"0": …}`. */
 const NotArray = v.check((input: unknown) => !Array.isArray(input), 'must be an object, not an array')
-export const JsonObject = v.pipe(v.unknown(), NotArray, v.record(v.string(), v.unknown()))
+/**
+ * A JSON object, kept as parsed: `v.record(v.string(), v.unknown())` would check and
+ * copy every key of every context, traits and properties object, on every event.
+ */
+export const JsonObject = v.custom<Record<string, unknown>>(
+  (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+  (issue) =>
+    Array.isArray(issue.input)
+      ? 'must be an object, not an array'
+      : `must be an object, not ${issue.received}`,
+)
 
 /** A user-supplied id: Segment libraries send strings; numbers are coerced the way Segment stores them. */
 const Id = v.union([

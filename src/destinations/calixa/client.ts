@@ -5,6 +5,7 @@
  */
 
 import { base64Json, basicAuthorization } from '../../lib/crypto'
+import { memoizeByObject } from '../../lib/memo'
 import { classifyResponse } from '../classify'
 import { isPlainObject } from '../shared/values'
 import type { DeliveryOutcome, PartnerResponse } from '../types'
@@ -18,17 +19,18 @@ export function forwardedSettings(settings: CalixaSettings): Record<string, unkn
   return Object.fromEntries(Object.entries(settings).filter(([name]) => !NOT_FORWARDED.has(name)))
 }
 
-/** The headers Segment sent to direct destinations. */
-export function directDestinationHeaders(settings: CalixaSettings): Record<string, string> {
-  return {
-    authorization: basicAuthorization(settings.apiKey),
-    'x-segment-settings': base64Json(forwardedSettings(settings)),
-    'user-agent': 'Segment.io/1.0',
-    'content-type': 'application/json',
-    accept: 'application/json',
-    'cache-control': 'no-cache',
-  }
-}
+/** The headers Segment sent to direct destinations; computed once per settings object, read-only. */
+export const directDestinationHeaders = memoizeByObject(
+  (settings: CalixaSettings): Readonly<Record<string, string>> =>
+    Object.freeze({
+      authorization: basicAuthorization(settings.apiKey),
+      'x-segment-settings': base64Json(forwardedSettings(settings)),
+      'user-agent': 'Segment.io/1.0',
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'cache-control': 'no-cache',
+    }),
+)
 
 /**
  * 200/202 delivered; 400/401/403 and 501 (unsupported call type) permanent;

@@ -1,4 +1,5 @@
 import { basicAuthorization } from '../../lib/crypto'
+import { memoizeByObject } from '../../lib/memo'
 import { classifyResponse } from '../classify'
 import { isPlainObject } from '../shared/values'
 import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
@@ -7,11 +8,14 @@ import { type CrispSettings, crispKeypair } from './settings'
 /** Crisp's REST API origin (`DEFAULT_REST_HOST` of crisp-api); paths carry `/v1/`. */
 export const CRISP_API_ORIGIN = 'https://api.crisp.chat'
 
-/** Basic auth with the token keypair plus the tier header Crisp requires on every request (partners.md §2.2). */
-export function crispHeaders(settings: CrispSettings): Record<string, string> {
+/**
+ * Basic auth with the token keypair plus the tier header Crisp requires on every
+ * request (partners.md §2.2); computed once per settings object, read-only.
+ */
+export const crispHeaders = memoizeByObject((settings: CrispSettings): Readonly<Record<string, string>> => {
   const { identifier, key } = crispKeypair(settings)
-  return { authorization: basicAuthorization(identifier, key), 'x-crisp-tier': settings.tier }
-}
+  return Object.freeze({ authorization: basicAuthorization(identifier, key), 'x-crisp-tier': settings.tier })
+})
 
 export function sendToCrisp(
   context: DeliveryContext<CrispSettings>,

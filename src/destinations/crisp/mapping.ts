@@ -5,7 +5,7 @@
  */
 import type { EventOf } from '../../segment/schema'
 import { sanitizeKey } from '../shared/keys'
-import { flattenValues, isPlainObject, type ScalarValue } from '../shared/values'
+import { flattenValues, hasKeys, isPlainObject, type ScalarValue } from '../shared/values'
 import type { PartnerRequest } from '../types'
 
 /** The part of Crisp's `PeopleProfileUpdateCard` we fill (Segment's Crisp docs list exactly these traits). */
@@ -72,14 +72,11 @@ export function mapTraitsToProfileCard(
   const nickname = nicknameFromTraits(traits) ?? (options.forCreate ? email.split('@')[0] : undefined)
   const phone = text(traits.phone)
   const avatar = text(traits.avatar)
-  return {
-    email,
-    person: {
-      ...(nickname !== undefined && { nickname }),
-      ...(phone !== undefined && { phone }),
-      ...(avatar !== undefined && { avatar }),
-    },
-  }
+  const person: CrispProfileCard['person'] = {}
+  if (nickname !== undefined) person.nickname = nickname
+  if (phone !== undefined) person.phone = phone
+  if (avatar !== undefined) person.avatar = avatar
+  return { email, person }
 }
 
 /** True when the card would change something beyond the email it is addressed by. */
@@ -93,9 +90,12 @@ export function cardHasPersonFields(card: CrispProfileCard): boolean {
  * (`address.city` → `address_city`); arrays of scalars are joined with ", "
  * (`tags: ['a','b']` → `"a, b"`); arrays of objects (e.g. `products`) and nulls are left out.
  */
-export function flattenForCrisp(input: Record<string, unknown> | undefined): CrispPeopleData {
+export function flattenForCrisp(
+  input: Record<string, unknown> | undefined,
+  skip?: ReadonlySet<string>,
+): CrispPeopleData {
   if (!input) return {}
-  return flattenValues(input, { key: sanitizeKey, separator: '_', arrays: 'join' })
+  return flattenValues(input, { key: sanitizeKey, separator: '_', arrays: 'join', skip })
 }
 
 /**
@@ -106,14 +106,14 @@ export function mapTraitsToPeopleData(
   traits: Record<string, unknown>,
   userId: string | undefined,
 ): CrispPeopleData {
-  const custom = Object.fromEntries(Object.entries(traits).filter(([key]) => !PROFILE_TRAITS.has(key)))
-  return { ...(userId !== undefined && { user_id: userId }), ...flattenForCrisp(custom) }
+  const custom = flattenForCrisp(traits, PROFILE_TRAITS)
+  return userId === undefined ? custom : { user_id: userId, ...custom }
 }
 
 /** Track → people event: `text` is the event name, `data` the flattened properties (omitted when empty). */
 export function mapTrackToPeopleEvent(event: EventOf<'track'>): CrispPeopleEvent {
   const data = flattenForCrisp(event.properties)
-  return { text: event.event, ...(Object.keys(data).length > 0 && { data }) }
+  return hasKeys(data) ? { text: event.event, data } : { text: event.event }
 }
 
 /**

@@ -3,6 +3,8 @@
  * What the partner already knows (declared properties, the database's id types)
  * comes in as arguments.
  */
+
+import { memoizeString } from '../../lib/memo'
 import type { EventOf } from '../../segment/schema'
 import { ENGAGE_AUDIENCE_EVENTS, ecommerceEventsOf } from '../../segment/spec-events'
 import { sanitizeKey } from '../shared/keys'
@@ -66,9 +68,11 @@ export function propertyKey(name: string): string {
  * later decimal invalid (partners.md §1.4 "assume" line); arrays become `repeated`.
  * Empty arrays have no type to infer and are left out.
  */
+function scalarType(item: unknown): string {
+  return typeof item === 'string' ? 'unicode' : typeof item === 'number' ? 'float64' : 'bool'
+}
+
 export function inferPropertySpec(name: string, value: ScalarOrList): UserPropertyValue | undefined {
-  const scalarType = (item: unknown): string =>
-    typeof item === 'string' ? 'unicode' : typeof item === 'number' ? 'float64' : 'bool'
   if (!Array.isArray(value)) return { spec: { name, valueType: scalarType(value), repeated: false }, value }
   if (value.length === 0) return undefined
   const types = new Set(value.map(scalarType))
@@ -94,7 +98,8 @@ export function mapIdentifyToUserUpdate(event: EventOf<'identify'>): UserPropert
   const properties: UserPropertyValue[] = []
   const skipped: string[] = []
   const seen = new Set<string>()
-  for (const [path, value] of Object.entries(flat)) {
+  for (const path in flat) {
+    const value = flat[path] as ScalarOrList
     const name = path.slice(0, MAX_PROPERTY_NAME)
     const key = propertyKey(name)
     if (RESERVED_PROPERTY_NAMES.has(key) || seen.has(key)) {
@@ -126,26 +131,37 @@ export function propertiesToDeclare(
   return [...missing.values()]
 }
 
+/** How a declared value type takes JSON values; the database's type names are few, so this is memoised. */
+const valueKindOf = memoizeString((valueType): 'text' | 'integer' | 'float' | 'bool' | 'other' => {
+  if (/^(unicode\d*|text|image_url)$/.test(valueType)) return 'text'
+  if (/^u?int\d+$/.test(valueType)) return 'integer'
+  if (/^float\d+$/.test(valueType)) return 'float'
+  return valueType === 'bool' ? 'bool' : 'other'
+})
+
 function conformScalar(
   value: string | number | boolean,
   valueType: string,
 ): string | number | boolean | undefined {
-  if (/^(unicode\d*|text|image_url)$/.test(valueType)) return String(value)
-  if (/^u?int\d+$/.test(valueType)) {
-    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-    return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined
+  switch (valueKindOf(valueType)) {
+    case 'text':
+      return String(value)
+    case 'integer': {
+      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+      return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined
+    }
+    case 'float': {
+      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+      return typeof number === 'number' && Number.isFinite(number) ? number : undefined
+    }
+    case 'bool':
+      if (typeof value === 'boolean') return value
+      if (value === 'true' || value === 'false') return value === 'true'
+      return undefined
+    default:
+      // bytes and other types have no faithful conversion from JSON traits.
+      return undefined
   }
-  if (/^float\d+$/.test(valueType)) {
-    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-    return typeof number === 'number' && Number.isFinite(number) ? number : undefined
-  }
-  if (valueType === 'bool') {
-    if (typeof value === 'boolean') return value
-    if (value === 'true' || value === 'false') return value === 'true'
-    return undefined
-  }
-  // bytes and other types have no faithful conversion from JSON traits.
-  return undefined
 }
 
 /**
@@ -201,6 +217,20 @@ export function userPatchRequest(userIdPath: string, user: Record<string, Scalar
   }
 }
 
+/** The bulk form of `userPatchRequest` takes at most this many users (partners.md §1.4). */
+export const MAX_BULK_USERS = 1_024
+
+/** One partial upsert for several users, each row carrying its `user_id` (body form of the id). */
+export function usersBulkPatchRequest(
+  rows: readonly { userId: string | number; user: Record<string, ScalarOrList> }[],
+): PartnerRequest {
+  return {
+    method: 'PATCH',
+    path: '/v1/users-bulk/properties/',
+    body: { users: rows.map(({ userId, user }) => ({ ...user, user_id: userId })), create_if_missing: true },
+  }
+}
+
 // ---------------------------------------------------------------- ids
 
 /** The database's id types, from the login response (`database.*_id_type`). */
@@ -210,9 +240,11 @@ export interface IdTypes {
   session: string
 }
 
+const encoder = new TextEncoder()
+
 function base64UrlOfUtf8(text: string): string {
   let binary = ''
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
+  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte)
   return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
 }
 
@@ -222,7 +254,7 @@ function base64UrlOfUtf8(text: string): string {
  * the id cannot be of that type (e.g. `abc` for `uint32`).
  */
 export function encodeIdForBody(id: string, idType: string | undefined): string | number | undefined {
-  if (idType && /^u?int\d+$/.test(idType)) {
+  if (idType && valueKindOf(idType) === 'integer') {
     if (!/^-?\d+$/.test(id)) return undefined
     const number = Number(id)
     return Number.isSafeInteger(number) && (number >= 0 || idType.startsWith('int')) ? number : undefined

@@ -4,7 +4,7 @@
  */
 import type { EventOf, SegmentEvent } from '../../segment/schema'
 import { toSnakeCase } from '../shared/keys'
-import { isIsoDateString, isoToUnixSeconds, isPlainObject } from '../shared/values'
+import { hasKeys, isoToUnixSeconds, isPlainObject } from '../shared/values'
 import type { DropReason, PartnerRequest } from '../types'
 import type { CrowdPowerSettings } from './settings'
 
@@ -73,7 +73,8 @@ function text(value: unknown): string | undefined {
 
 /** A Unix-seconds value from an ISO date, a number (already seconds) or a numeric string; else undefined. */
 function unixSeconds(value: unknown): number | undefined {
-  if (isIsoDateString(value)) return isoToUnixSeconds(value)
+  const iso = isoToUnixSeconds(value)
+  if (iso !== undefined) return iso
   if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value)
   if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim())
   return undefined
@@ -87,17 +88,25 @@ function unixSeconds(value: unknown): number | undefined {
  * under any other key stays a string. An `_at` key whose value is no date at all is
  * left out, since CrowdPower wants an integer there. Nulls are left out.
  */
-export function toCrowdPowerAttributes(input: Record<string, unknown>): Record<string, unknown> {
+export function toCrowdPowerAttributes(
+  input: Record<string, unknown>,
+  /** Top-level keys left out (traits that have their own customer field). */
+  skip?: ReadonlySet<string>,
+): Record<string, unknown> {
   const output: Record<string, unknown> = {}
-  for (const [rawKey, value] of Object.entries(input)) {
+  for (const rawKey in input) {
+    if (skip?.has(rawKey)) continue
+    const value = input[rawKey]
     const key = toSnakeCase(rawKey)
     if (key === '' || value === null || value === undefined) continue
     if (key.endsWith('_at') || key === 'at') {
       const seconds = unixSeconds(value)
       if (seconds !== undefined) output[key] = seconds
-    } else if (key.endsWith('_date') && isIsoDateString(value)) {
-      output[`${key.slice(0, -'_date'.length)}_at`] = isoToUnixSeconds(value)
-    } else output[key] = convertNested(value)
+      continue
+    }
+    const dateSeconds = key.endsWith('_date') ? isoToUnixSeconds(value) : undefined
+    if (dateSeconds !== undefined) output[`${key.slice(0, -'_date'.length)}_at`] = dateSeconds
+    else output[key] = convertNested(value)
   }
   return output
 }
@@ -137,20 +146,18 @@ export function mapIdentifyToCustomer(event: EventOf<'identify'>, user: CrowdPow
   const phone = text(traits.phone)
   const signedUpAt = unixSeconds(traits.createdAt ?? traits.created_at)
   const ip = text(event.context?.ip)
-  const custom = toCrowdPowerAttributes(
-    Object.fromEntries(Object.entries(traits).filter(([key]) => !CUSTOMER_FIELD_TRAITS.has(key))),
-  )
-  return {
-    ...user,
-    ...(email !== undefined && { email }),
-    ...(name !== undefined && { name }),
-    ...(firstName !== undefined && { first_name: firstName }),
-    ...(lastName !== undefined && { last_name: lastName }),
-    ...(phone !== undefined && { phone }),
-    ...(signedUpAt !== undefined && { signed_up_at: signedUpAt }),
-    ...(ip !== undefined && { ip }),
-    ...(Object.keys(custom).length > 0 && { custom_attributes: custom }),
-  }
+  const custom = toCrowdPowerAttributes(traits, CUSTOMER_FIELD_TRAITS)
+  // Assigned field by field: conditional spreads cost an object each, on every identify.
+  const customer: CrowdPowerCustomer = { ...user }
+  if (email !== undefined) customer.email = email
+  if (name !== undefined) customer.name = name
+  if (firstName !== undefined) customer.first_name = firstName
+  if (lastName !== undefined) customer.last_name = lastName
+  if (phone !== undefined) customer.phone = phone
+  if (signedUpAt !== undefined) customer.signed_up_at = signedUpAt
+  if (ip !== undefined) customer.ip = ip
+  if (hasKeys(custom)) customer.custom_attributes = custom
+  return customer
 }
 
 function createdAt(event: SegmentEvent): number {
@@ -184,17 +191,11 @@ export function mapTrack(
     }
     return { route: 'charges', user, charge: { amount, created_at: createdAt(event) } }
   }
-  const properties = toCrowdPowerAttributes(event.properties ?? {})
-  return {
-    route: 'events',
-    user,
-    event: {
-      action: event.event,
-      ...(Object.keys(properties).length > 0 && { properties }),
-      created_at: createdAt(event),
-    },
-  }
+  return { route: 'events', user, event: crowdPowerEvent(event.event, event.properties ?? {}, event) }
 }
+
+/** Spec page properties that `context.page` also carries. */
+const PAGE_RESERVED_PROPERTIES = ['url', 'path', 'title', 'referrer', 'search'] as const
 
 /**
  * page → event. CrowdPower's Beacon page-view endpoint is UNCONFIRMED (partners.md §3.3):
@@ -205,23 +206,28 @@ export function mapTrack(
  */
 export function mapPageToEvent(event: EventOf<'page'>): CrowdPowerEvent {
   const contextPage = isPlainObject(event.context?.page) ? event.context.page : {}
-  const pick = (key: string) => event.properties?.[key] ?? contextPage[key]
-  const reserved = Object.fromEntries(
-    ['url', 'path', 'title', 'referrer', 'search']
-      .map((key) => [key, pick(key)] as const)
-      .filter(([, value]) => value !== undefined && value !== null),
-  )
-  const properties = toCrowdPowerAttributes({
-    ...(event.name && { name: event.name }),
-    ...(event.category && { category: event.category }),
-    ...reserved,
-    ...event.properties,
-  })
-  return {
-    action: PAGE_VIEWED_ACTION,
-    ...(Object.keys(properties).length > 0 && { properties }),
-    created_at: createdAt(event),
+  const reserved: Record<string, unknown> = {}
+  for (const key of PAGE_RESERVED_PROPERTIES) {
+    const value = event.properties?.[key] ?? contextPage[key]
+    if (value !== undefined && value !== null) reserved[key] = value
   }
+  const named: Record<string, unknown> = {}
+  if (event.name) named.name = event.name
+  if (event.category) named.category = event.category
+  // Spread, not Object.assign: a `__proto__` key from the client stays a plain key.
+  return crowdPowerEvent(PAGE_VIEWED_ACTION, { ...named, ...reserved, ...event.properties }, event)
+}
+
+/** An event body: properties converted (and left out when empty), the event's time in Unix seconds. */
+function crowdPowerEvent(
+  action: string,
+  properties: Record<string, unknown>,
+  event: SegmentEvent,
+): CrowdPowerEvent {
+  const converted = toCrowdPowerAttributes(properties)
+  return hasKeys(converted)
+    ? { action, properties: converted, created_at: createdAt(event) }
+    : { action, created_at: createdAt(event) }
 }
 
 /** One Segment event → the CrowdPower call it becomes, or a drop. */

@@ -15,18 +15,33 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** True when the object has a key; cheaper than `Object.keys(value).length > 0` on the per-event path. */
+export function hasKeys(value: Record<string, unknown>): boolean {
+  for (const _key in value) return true
+  return false
+}
+
 /** ISO-8601 date (`2024-05-01`) or date-time (`2024-05-01T10:00:00Z`, with optional fraction and offset). */
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
 
+/** Milliseconds of an ISO-8601 string; undefined for anything else. The shape is checked before any regex or parse. */
+function isoMilliseconds(value: unknown): number | undefined {
+  // `YYYY-` starts every ISO date: most values fail here, before the regex.
+  if (typeof value !== 'string' || value.length < 10 || value.charCodeAt(4) !== 45) return undefined
+  if (!ISO_DATE.test(value)) return undefined
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
 /** Only ISO-8601 strings count as dates: numbers and free text are left alone. */
 export function isIsoDateString(value: unknown): value is string {
-  return typeof value === 'string' && ISO_DATE.test(value) && !Number.isNaN(Date.parse(value))
+  return isoMilliseconds(value) !== undefined
 }
 
 /** ISO-8601 → Unix seconds (UTC; a date-time without offset is read as UTC, as Workers run in UTC). */
-export function isoToUnixSeconds(iso: string): number | undefined {
-  if (!isIsoDateString(iso)) return undefined
-  return Math.floor(Date.parse(iso) / 1000)
+export function isoToUnixSeconds(value: unknown): number | undefined {
+  const ms = isoMilliseconds(value)
+  return ms === undefined ? undefined : Math.floor(ms / 1000)
 }
 
 /** A flattened value that may also be a list of scalars (partners with list-valued properties). */
@@ -43,6 +58,8 @@ interface FlattenOptions<Arrays extends 'join' | 'drop' | 'keep'> {
    * left out: a flat store cannot hold them usefully.
    */
   arrays: Arrays
+  /** Top-level keys left out (e.g. traits a partner takes as named fields). */
+  skip?: ReadonlySet<string>
 }
 
 /**
@@ -55,21 +72,31 @@ export function flattenValues<Arrays extends 'join' | 'drop' | 'keep'>(
   options: FlattenOptions<Arrays>,
 ): Record<string, Arrays extends 'keep' ? ScalarOrList : ScalarValue> {
   const output: Record<string, ScalarOrList> = {}
-  const visit = (object: Record<string, unknown>, prefix: string) => {
-    for (const [rawKey, value] of Object.entries(object)) {
-      const segment = options.key(rawKey)
-      if (segment === '') continue
-      const key = prefix === '' ? segment : `${prefix}${options.separator}${segment}`
-      if (isScalar(value)) output[key] = value
-      else if (isPlainObject(value)) visit(value, key)
-      else if (Array.isArray(value) && value.every(isScalar)) {
-        // An empty list is kept as one (the partner may say it is untyped); joined it would be ''.
-        if (options.arrays === 'keep') output[key] = value
-        else if (options.arrays === 'join' && value.length > 0) output[key] = value.join(', ')
-      }
-    }
-  }
-  visit(input, '')
+  flattenInto(output, input, '', options)
   // Only `keep` can produce lists, which the return type says.
   return output as Record<string, Arrays extends 'keep' ? ScalarOrList : ScalarValue>
+}
+
+// A module-level function, not a closure per call: cheaper on the per-event path.
+function flattenInto(
+  output: Record<string, ScalarOrList>,
+  object: Record<string, unknown>,
+  prefix: string,
+  options: FlattenOptions<'join' | 'drop' | 'keep'>,
+): void {
+  // for…in: JSON objects have only own enumerable keys, and it avoids an entries array per object.
+  for (const rawKey in object) {
+    if (prefix === '' && options.skip?.has(rawKey)) continue
+    const value = object[rawKey]
+    const segment = options.key(rawKey)
+    if (segment === '') continue
+    const key = prefix === '' ? segment : `${prefix}${options.separator}${segment}`
+    if (isScalar(value)) output[key] = value
+    else if (isPlainObject(value)) flattenInto(output, value, key, options)
+    else if (Array.isArray(value) && value.every(isScalar)) {
+      // An empty list is kept as one (the partner may say it is untyped); joined it would be ''.
+      if (options.arrays === 'keep') output[key] = value
+      else if (options.arrays === 'join' && value.length > 0) output[key] = value.join(', ')
+    }
+  }
 }

@@ -57,6 +57,18 @@ describe('Calixa headers', () => {
       note: 'café',
     })
   })
+
+  it('follows a settings change: the headers are cached per settings object, not per destination', () => {
+    const before = settings({ apiKey: 'segment', endpoint: 'https://x.example/h' })
+    const after = settings({ apiKey: 'rotated', endpoint: 'https://x.example/h', region: 'eu' })
+    expect(directDestinationHeaders(before).authorization).toBe('Basic c2VnbWVudDo=')
+    expect(directDestinationHeaders(after).authorization).toBe(`Basic ${btoa('rotated:')}`)
+    expect(decodeSettingsHeader(directDestinationHeaders(after)['x-segment-settings'])).toEqual({
+      endpoint: 'https://x.example/h',
+      region: 'eu',
+    })
+    expect(directDestinationHeaders(before).authorization).toBe('Basic c2VnbWVudDo=')
+  })
 })
 
 describe('Segment → Calixa', () => {

@@ -1,0 +1,37 @@
+/**
+ * Caches for the per-event hot path: trait and property keys repeat across
+ * events, and settings objects live as long as the cached config, so deriving
+ * the same string or header again is wasted CPU.
+ */
+
+/** Keys longer than this are converted every time: real trait names are short, and the cache stays small. */
+const MAX_CACHED_KEY_LENGTH = 128
+const MAX_CACHED_KEYS = 2048
+
+/** A string conversion with a bounded cache (cleared when full, so hostile keys cannot grow it). */
+export function memoizeString<R extends string>(convert: (input: string) => R): (input: string) => R {
+  const cache = new Map<string, R>()
+  return (input) => {
+    if (input.length > MAX_CACHED_KEY_LENGTH) return convert(input)
+    let output = cache.get(input)
+    if (output === undefined) {
+      if (cache.size >= MAX_CACHED_KEYS) cache.clear()
+      output = convert(input)
+      cache.set(input, output)
+    }
+    return output
+  }
+}
+
+/** A value derived from an object (e.g. auth headers from settings), computed once per object. */
+export function memoizeByObject<T extends object, R>(derive: (input: T) => R): (input: T) => R {
+  const cache = new WeakMap<T, R>()
+  return (input) => {
+    let output = cache.get(input)
+    if (output === undefined) {
+      output = derive(input)
+      cache.set(input, output)
+    }
+    return output
+  }
+}
