@@ -9,7 +9,9 @@
  *   refresh token 401 code 28, anything else 401 code 21. The refresh token rotates on refresh.
  * - §1.4 user properties must be declared (`POST /v1/users-properties/`) before a user uses them;
  *   names max 64 of [A-Za-z0-9._-], case-insensitive, `user_id`/`item_id` reserved; values must match
- *   the declared `value_type` (`repeated` = list); re-declaring is 400 code 42.
+ *   the declared `value_type` (`repeated` = list); re-declaring is 400 code 42. The bulk user routes
+ *   (`PUT`/`PATCH /v1/users-bulk/properties/`) take 1-1 024 `users` rows, each with its `user_id`,
+ *   and are all-or-nothing (assumed, like the interaction bulks).
  * - §1.5 interactions need `interaction_type` (string) and, in bulk, `item_id` and a numeric `timestamp`.
  * - §1.6 error envelope `{"error_code", "error_name", "message", "error_data"}`; `error_name` is the
  *   error class (`WrongData`, `JwtTokenExpired`, ...) and `error_data.name` the upper-case name, as in
@@ -48,6 +50,8 @@ const DEFAULT_TOKEN_LIFETIME_SECONDS = 29 * 60
 const REFRESH_TOKEN_LIFETIME_SECONDS = 29 * 24 * 3600
 /** §1.5: bulk routes take chunks of at most 16 384 interactions. */
 const MAX_BULK_INTERACTIONS = 16_384
+/** §1.4: the bulk user routes take chunks of 1 024 users. */
+const MAX_BULK_USERS = 1_024
 
 interface IssuedToken {
   expiresAt: number
@@ -369,6 +373,22 @@ crossingMindsEmulator.get('/v1/users/:userId/properties/', requireJwt, (c) => {
     : fail(c, 'notFound', { type: 'user', key: c.req.param('userId') })
 })
 
+/** Applies one validated user write: replace the user, or merge into it (creating it only when allowed). */
+function storeUser(
+  c: CmContext,
+  userId: string,
+  user: Record<string, unknown>,
+  mode: 'replace' | 'update',
+  createIfMissing: boolean,
+): { created: boolean } | undefined {
+  const users = stateOf(c).users
+  const existing = users.get(userId)
+  if (mode === 'replace') users.set(userId, { ...user })
+  else if (!existing && !createIfMissing) return undefined
+  else users.set(userId, { ...existing, ...user })
+  return { created: !existing }
+}
+
 async function writeUser(c: CmContext, mode: 'replace' | 'update'): Promise<Response> {
   const userId = c.req.param('userId') ?? ''
   const body = await readJsonObject(c)
@@ -382,20 +402,51 @@ async function writeUser(c: CmContext, mode: 'replace' | 'update'): Promise<Resp
       ? undefined
       : `${optionFlag} must be a boolean`)
   if (problem) return wrongData(c, problem)
-  const users = stateOf(c).users
-  const existing = users.get(userId)
-  const user = body.user as Record<string, unknown>
-  if (mode === 'replace') {
-    users.set(userId, { ...user })
-    return c.json({})
+  const stored = storeUser(
+    c,
+    userId,
+    body.user as Record<string, unknown>,
+    mode,
+    body.create_if_missing === true,
+  )
+  if (!stored) return fail(c, 'notFound', { type: 'user', key: userId })
+  return c.json(mode === 'replace' ? {} : { user_created: stored.created, user_modified: !stored.created })
+}
+
+/** §1.4 bulk: `users` rows carry their `user_id`; every row is checked before any is written. */
+async function writeUsersBulk(c: CmContext, mode: 'replace' | 'update'): Promise<Response> {
+  const body = await readJsonObject(c)
+  if (typeof body === 'string') return wrongData(c, body)
+  const optionFlag = mode === 'update' ? 'create_if_missing' : 'wait_for_completion'
+  const allowed = mode === 'update' ? ['users', optionFlag] : ['users', 'users_m2m', optionFlag]
+  const rows = body.users
+  const problem =
+    unknownField(body, allowed) ??
+    (Array.isArray(rows) && rows.length > 0 && rows.length <= MAX_BULK_USERS
+      ? undefined
+      : `users must be a list of 1-${MAX_BULK_USERS} users`) ??
+    (body[optionFlag] === undefined || typeof body[optionFlag] === 'boolean'
+      ? undefined
+      : `${optionFlag} must be a boolean`)
+  if (problem) return wrongData(c, problem)
+  const users = rows as unknown[]
+  for (const [index, row] of users.entries()) {
+    if (!isObject(row)) return wrongData(c, `users[${index}] must be an object`)
+    const { user_id: userId, ...properties } = row
+    const rowProblem = checkId(userId, 'user_id') ?? checkUserProperties(c, properties)
+    if (rowProblem) return wrongData(c, `users[${index}]: ${rowProblem}`)
   }
-  if (!existing && body.create_if_missing !== true) return fail(c, 'notFound', { type: 'user', key: userId })
-  users.set(userId, { ...existing, ...user })
-  return c.json({ user_created: !existing, user_modified: Boolean(existing) })
+  for (const row of users as Record<string, unknown>[]) {
+    const { user_id: userId, ...properties } = row
+    storeUser(c, String(userId), properties, mode, body.create_if_missing === true)
+  }
+  return c.json({})
 }
 
 crossingMindsEmulator.put('/v1/users/:userId/properties/', requireJwt, (c) => writeUser(c, 'replace'))
 crossingMindsEmulator.patch('/v1/users/:userId/properties/', requireJwt, (c) => writeUser(c, 'update'))
+crossingMindsEmulator.put('/v1/users-bulk/properties/', requireJwt, (c) => writeUsersBulk(c, 'replace'))
+crossingMindsEmulator.patch('/v1/users-bulk/properties/', requireJwt, (c) => writeUsersBulk(c, 'update'))
 
 /** Single-interaction routes: the item is in the path, `timestamp` optional (default now). */
 async function createOneInteraction(c: CmContext, subject: 'user_id' | 'session_id'): Promise<Response> {

@@ -1,5 +1,11 @@
-import { isPlainObject } from '../shared/values'
-import type { DeliveryContext, DeliveryItem, DeliveryOutcome, DestinationDefinition } from '../types'
+import { isPlainObject, type ScalarOrList } from '../shared/values'
+import type {
+  DeliveryContext,
+  DeliveryItem,
+  DeliveryOutcome,
+  DestinationDefinition,
+  PartnerRequest,
+} from '../types'
 import {
   CROSSING_MINDS_ERROR,
   classifyCrossingMindsResponse,
@@ -15,12 +21,14 @@ import {
   buildUserPatch,
   declarePropertyRequest,
   type EncodedInteractionPlan,
+  encodeIdForBody,
   encodeIdForPath,
   encodeInteractionPlan,
   getPropertyRequest,
   type IdTypes,
   type InteractionPlan,
   isDropped,
+  MAX_BULK_USERS,
   mapIdentifyToUserUpdate,
   mapTrackToInteractions,
   type PropertySpec,
@@ -28,6 +36,7 @@ import {
   propertyKey,
   type UserPropertiesUpdate,
   userPatchRequest,
+  usersBulkPatchRequest,
 } from './mapping'
 import { type CrossingMindsSettings, CrossingMindsSettingsSchema } from './settings'
 
@@ -65,7 +74,87 @@ async function declareProperty(
   return { ok: true, spec }
 }
 
-/** identify → declare missing properties (once per database), then one PATCH per user. */
+/** A user's PATCH, ready to go alone (path id) or in a bulk row (body id). */
+interface UserWrite {
+  index: number
+  userPath: string
+  userBodyId: string | number
+  user: Record<string, ScalarOrList>
+  skipped: string[]
+}
+
+/**
+ * Consecutive chunks of at most MAX_BULK_USERS writes, a new chunk whenever a user
+ * comes again, so two identifies of one user in a batch still land in order.
+ */
+function chunkUserWrites(writes: readonly UserWrite[]): UserWrite[][] {
+  const chunks: UserWrite[][] = []
+  let current: UserWrite[] = []
+  let users = new Set<string>()
+  for (const write of writes) {
+    if (current.length === MAX_BULK_USERS || users.has(write.userPath)) {
+      chunks.push(current)
+      current = []
+      users = new Set()
+    }
+    current.push(write)
+    users.add(write.userPath)
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}
+
+/**
+ * Sends entries as one request. When a request for several entries is refused as
+ * bad data (400), each entry is resent alone, so one bad event cannot fail the others.
+ * `summaryOf` describes a delivered entry in the ledger.
+ */
+async function sendSplittingOnBadData<Entry extends { index: number }>(
+  context: Context,
+  keeper: SessionKeeper,
+  entries: Entry[],
+  requestFor: (entries: Entry[]) => PartnerRequest,
+  summaryOf: (entry: Entry) => string | undefined,
+  outcomes: Outcomes,
+): Promise<void> {
+  if (entries.length === 0) return
+  const sent = await sendAuthorized(context, keeper, requestFor(entries))
+  const outcome = sent.ok ? classifyCrossingMindsResponse(sent.response, context.now()) : sent.outcome
+  if (outcome.status === 'failed' && outcome.partnerStatus === 400 && entries.length > 1) {
+    await Promise.all(
+      entries.map((entry) =>
+        sendSplittingOnBadData(context, keeper, [entry], requestFor, summaryOf, outcomes),
+      ),
+    )
+    return
+  }
+  for (const entry of entries) {
+    const summary = outcome.status === 'delivered' ? summaryOf(entry) : undefined
+    outcomes[entry.index] =
+      outcome.status === 'delivered' && summary !== undefined ? { ...outcome, summary } : outcome
+  }
+}
+
+/** A lone user goes to its own route, several to the bulk route. */
+function userWritesRequest(writes: UserWrite[]): PartnerRequest {
+  const [lone] = writes
+  if (writes.length === 1 && lone) return userPatchRequest(lone.userPath, lone.user)
+  return usersBulkPatchRequest(writes.map(({ userBodyId, user }) => ({ userId: userBodyId, user })))
+}
+
+function skippedTraitsSummary(write: UserWrite): string | undefined {
+  return write.skipped.length > 0 ? `traits left out: ${write.skipped.join(', ')}`.slice(0, 300) : undefined
+}
+
+function interactionsRequest(entries: { plan: EncodedInteractionPlan }[]): PartnerRequest {
+  return buildInteractionsRequest(entries.map(({ plan }) => plan))
+}
+
+function interactionsSummary({ plan }: { plan: EncodedInteractionPlan }): string {
+  return `${plan.interactions.length} interaction${plan.interactions.length === 1 ? '' : 's'}`
+}
+
+/** identify → declare missing properties (once per database), then the users' PATCHes, in bulk. */
 async function upsertUsers(
   context: Context,
   keeper: SessionKeeper,
@@ -94,63 +183,29 @@ async function upsertUsers(
   })
   await rememberProperties(context, dbKey, newlyDeclared)
 
-  await Promise.all(
-    updates.map(async ({ index, update }) => {
-      // A trait that could not be declared makes the whole identify wait (retry) or fail, never vanish silently.
-      const blocked = update.properties.find(({ spec }) => failedDeclarations.has(propertyKey(spec.name)))
-      if (blocked) {
-        outcomes[index] = failedDeclarations.get(propertyKey(blocked.spec.name))
-        return
+  const writes: UserWrite[] = []
+  for (const { index, update } of updates) {
+    // A trait that could not be declared makes the whole identify wait (retry) or fail, never vanish silently.
+    const blocked = update.properties.find(({ spec }) => failedDeclarations.has(propertyKey(spec.name)))
+    if (blocked) {
+      outcomes[index] = failedDeclarations.get(propertyKey(blocked.spec.name))
+      continue
+    }
+    const userPath = encodeIdForPath(update.userId, idTypes.user)
+    const userBodyId = encodeIdForBody(update.userId, idTypes.user)
+    if (userPath === undefined || userBodyId === undefined) {
+      outcomes[index] = {
+        status: 'dropped',
+        reason: 'invalid_user_id',
+        detail: `userId does not fit the database's ${idTypes.user} user ids`,
       }
-      const userPath = encodeIdForPath(update.userId, idTypes.user)
-      if (userPath === undefined) {
-        outcomes[index] = {
-          status: 'dropped',
-          reason: 'invalid_user_id',
-          detail: `userId does not fit the database's ${idTypes.user} user ids`,
-        }
-        return
-      }
-      const { user, skipped } = buildUserPatch(update, declared)
-      const sent = await sendAuthorized(context, keeper, userPatchRequest(userPath, user))
-      const outcome = sent.ok ? classifyCrossingMindsResponse(sent.response, context.now()) : sent.outcome
-      outcomes[index] =
-        outcome.status === 'delivered' && skipped.length > 0
-          ? { ...outcome, summary: `traits left out: ${skipped.join(', ')}`.slice(0, 300) }
-          : outcome
-    }),
-  )
-}
-
-/**
- * Sends one bulk request for the plans; when a multi-event bulk is refused as bad
- * data (400), resends each event alone so one bad event cannot fail the others.
- */
-async function sendInteractions(
-  context: Context,
-  keeper: SessionKeeper,
-  entries: { index: number; plan: EncodedInteractionPlan }[],
-  outcomes: Outcomes,
-): Promise<void> {
-  if (entries.length === 0) return
-  const sent = await sendAuthorized(
-    context,
-    keeper,
-    buildInteractionsRequest(entries.map(({ plan }) => plan)),
-  )
-  const outcome = sent.ok ? classifyCrossingMindsResponse(sent.response, context.now()) : sent.outcome
-  if (outcome.status === 'failed' && outcome.partnerStatus === 400 && entries.length > 1) {
-    await Promise.all(entries.map((entry) => sendInteractions(context, keeper, [entry], outcomes)))
-    return
+      continue
+    }
+    const { user, skipped } = buildUserPatch(update, declared)
+    writes.push({ index, userPath, userBodyId, user, skipped })
   }
-  for (const { index, plan } of entries)
-    outcomes[index] =
-      outcome.status === 'delivered'
-        ? {
-            ...outcome,
-            summary: `${plan.interactions.length} interaction${plan.interactions.length === 1 ? '' : 's'}`,
-          }
-        : outcome
+  for (const chunk of chunkUserWrites(writes))
+    await sendSplittingOnBadData(context, keeper, chunk, userWritesRequest, skippedTraitsSummary, outcomes)
 }
 
 /** track → interactions: one bulk request for identified users, one for anonymous sessions. */
@@ -170,8 +225,8 @@ async function recordInteractions(
     if (isDropped(encoded)) outcomes[index] = encoded
     else byKind[encoded.kind].push({ index, plan: encoded })
   }
-  await sendInteractions(context, keeper, byKind.user, outcomes)
-  await sendInteractions(context, keeper, byKind.session, outcomes)
+  for (const entries of [byKind.user, byKind.session])
+    await sendSplittingOnBadData(context, keeper, entries, interactionsRequest, interactionsSummary, outcomes)
 }
 
 async function deliverToCrossingMinds(items: DeliveryItem[], context: Context): Promise<DeliveryOutcome[]> {

@@ -131,10 +131,8 @@ describe('Crossing Minds delivery', () => {
       cmContext(tenant),
     )
     expect(outcomes.map((o) => o.status)).toEqual(['delivered', 'delivered'])
-    expect((await cmCalls(tenant)).slice(before).sort()).toEqual([
-      'PATCH /v1/users/u2/properties/',
-      'PATCH /v1/users/u3/properties/',
-    ])
+    // No declaration: only the users' write (one bulk for both).
+    expect((await cmCalls(tenant)).slice(before)).toEqual(['PATCH /v1/users-bulk/properties/'])
     expect((await cmState(tenant)).users.u3).toEqual({ plan: 'team' })
   })
 
@@ -360,6 +358,48 @@ describe('Crossing Minds delivery', () => {
       expect.objectContaining({ status: 'failed', reason: 'WrongData', partnerStatus: 400 }),
     ])
     expect((await cmState(tenant)).interactions.map((i) => i.item_id)).toEqual(['good'])
+  })
+
+  it('upserts several users in one bulk PATCH, and a user identified twice in order', async () => {
+    const outcomes = await crossingMindsDestination.deliver(
+      items([identify('u1', { plan: 'a' }), identify('u2', { plan: 'b' }), identify('u1', { plan: 'c' })]),
+      cmContext(tenant),
+    )
+    expect(outcomes).toEqual([
+      { status: 'delivered', partnerStatus: 200 },
+      { status: 'delivered', partnerStatus: 200 },
+      { status: 'delivered', partnerStatus: 200 },
+    ])
+    const recorded = await tenant.requests('crossingminds')
+    const writes = recorded.filter((r) => r.method === 'PATCH')
+    expect(writes.map((r) => r.path)).toEqual(['/v1/users-bulk/properties/', '/v1/users/u1/properties/'])
+    expect(writes[0]?.body).toEqual({
+      users: [
+        { plan: 'a', user_id: 'u1' },
+        { plan: 'b', user_id: 'u2' },
+      ],
+      create_if_missing: true,
+    })
+    expect((await cmState(tenant)).users).toEqual({ u1: { plan: 'c' }, u2: { plan: 'b' } })
+  })
+
+  it('splits a refused bulk of users so one bad identify does not fail the others', async () => {
+    const tooLong = 'x'.repeat(65) // longer than the emulator's urlsafe64 user ids
+    const outcomes = await crossingMindsDestination.deliver(
+      items([identify('u1', { plan: 'a' }), identify(tooLong, { plan: 'b' })]),
+      cmContext(tenant),
+    )
+    expect(outcomes).toEqual([
+      { status: 'delivered', partnerStatus: 200 },
+      expect.objectContaining({ status: 'failed', reason: 'WrongData', partnerStatus: 400 }),
+    ])
+    expect((await cmState(tenant)).users).toEqual({ u1: { plan: 'a' } })
+    const writes = (await tenant.requests('crossingminds')).filter((r) => r.method === 'PATCH')
+    expect(writes.map((r) => `${r.path} ${r.status}`)).toEqual([
+      '/v1/users-bulk/properties/ 400',
+      expect.stringMatching(/^\/v1\/users\/(u1|x+)\/properties\/ (200|400)$/),
+      expect.stringMatching(/^\/v1\/users\/(u1|x+)\/properties\/ (200|400)$/),
+    ])
   })
 
   it('retries when the partner hangs past the timeout', async () => {

@@ -167,6 +167,53 @@ describe('Crossing Minds emulator strictness', () => {
     expect(missing).toMatchObject({ status: 404, body: { error_code: 60 } })
   })
 
+  it('checks every row of a bulk user write before writing any', async () => {
+    const { token } = await login()
+    await declare(token, 'vip', 'bool')
+    const bulk = (users: unknown, extra: Record<string, unknown> = {}) =>
+      call('PATCH', '/v1/users-bulk/properties/', {
+        token,
+        body: { users, create_if_missing: true, ...extra },
+      })
+    for (const bad of [
+      [],
+      'u1',
+      [{ vip: true }],
+      [{ user_id: 'u1', plan: 'pro' }],
+      [{ user_id: 'u1', vip: 1 }],
+    ])
+      expect(await bulk(bad), JSON.stringify(bad)).toMatchObject({ status: 400, body: { error_code: 40 } })
+    expect(await bulk([{ user_id: 'u1', vip: true }], { wait_for_completion: true })).toMatchObject({
+      status: 400,
+    })
+    expect(
+      await bulk([
+        { user_id: 'u1', vip: true },
+        { user_id: 'x'.repeat(65), vip: false },
+      ]),
+    ).toMatchObject({
+      status: 400,
+      body: { error_data: { error: expect.stringContaining('users[1]') } },
+    })
+    expect((await call('GET', '/v1/users/u1/properties/', { token })).status).toBe(404)
+
+    expect(
+      (
+        await bulk([
+          { user_id: 'u1', vip: true },
+          { user_id: 'u2', vip: false },
+        ])
+      ).status,
+    ).toBe(200)
+    expect((await bulk([{ user_id: 'u1', vip: false }])).status).toBe(200)
+    expect(await call('GET', '/v1/users/u1/properties/', { token })).toMatchObject({
+      body: { user: { user_id: 'u1', vip: false } },
+    })
+    expect(await call('GET', '/v1/users/u2/properties/', { token })).toMatchObject({
+      body: { user: { user_id: 'u2', vip: false } },
+    })
+  })
+
   it('validates interaction rows', async () => {
     const { token } = await login()
     const row = { item_id: 'i1', interaction_type: 'Product Viewed', timestamp: 1714557600 }
