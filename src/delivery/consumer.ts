@@ -2,7 +2,7 @@ import type { SourceConfig } from '../config/schema'
 import { findSourceByName, loadConfig } from '../config/store'
 import type { DeliveryItem, DeliveryOutcome } from '../destinations/types'
 import type { Bindings } from '../env'
-import { logInfo, logWarn } from '../lib/log'
+import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
 import { createDeliveryContext } from './context'
 import {
@@ -147,6 +147,7 @@ export async function consumeDeliveryBatch(
   await deliverDue(env, due, wait)
 
   const writes = plans.map((plan) => plan.write).filter((write) => Object.keys(write.states).length > 0)
+  for (const write of writes) logOutcomes(write)
   const lostRaces = await recordOutcomes(env.LEDGER, writes, duplicates, Date.now())
   if (lostRaces.length > 0) await recordConcurrentDuplicates(env, lostRaces)
   await sendDeadLetters(env, writes)
@@ -206,19 +207,23 @@ async function deliverDue(
         ) {
           attempt.plan.write.keepBody = !attempt.plan.stored?.hasBody
         }
-        logInfo({
-          msg: 'delivery',
-          source: attempt.plan.source,
-          messageId: attempt.plan.messageId,
-          destination: attempt.destination,
-          status: state.status,
-          ...(state.reason && { reason: state.reason }),
-          ...(state.partnerStatus && { partnerStatus: state.partnerStatus }),
-          attempt: state.attempts,
-        })
       })
     }),
   )
+}
+
+/** One log line per event and batch: every destination's new state, ids and outcomes only. */
+function logOutcomes(write: EventWrite): void {
+  const outcomes: Record<string, DestinationOutcomeLog> = {}
+  for (const [destination, state] of Object.entries(write.states)) {
+    outcomes[destination] = {
+      status: state.status,
+      ...(state.reason && { reason: state.reason }),
+      ...(state.partnerStatus && { partnerStatus: state.partnerStatus }),
+      attempt: state.attempts,
+    }
+  }
+  logInfo({ msg: 'delivery', source: write.source, messageId: write.messageId, outcomes })
 }
 
 const missingOutcome: DeliveryOutcome = { status: 'retry', error: 'destination_returned_no_outcome' }

@@ -2,6 +2,14 @@
  * Structured log lines. Only ids and outcomes may go in: never secrets, emails,
  * names or traits. The field list is closed so a caller cannot pass an event by accident.
  */
+/** What happened to an event at one destination. */
+export interface DestinationOutcomeLog {
+  status: string
+  reason?: string
+  partnerStatus?: number
+  attempt: number
+}
+
 export interface LogFields {
   msg: string
   source?: string
@@ -13,6 +21,8 @@ export interface LogFields {
   partnerStatus?: number
   count?: number
   ms?: number
+  /** Per destination: one delivery line covers every destination of an event. */
+  outcomes?: Record<string, DestinationOutcomeLog>
 }
 
 export function logInfo(fields: LogFields): void {
