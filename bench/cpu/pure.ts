@@ -154,23 +154,28 @@ interface PassResult {
   bytes: number
 }
 
+/** Ingest's validation of one event of a 20-event batch, as /v1/batch runs it. */
+async function validate(raw: unknown, index: number): Promise<SegmentEvent> {
+  const outcome = await normalizeEvent(raw, {
+    source: source.name,
+    now: NOW,
+    times: 'tracking',
+    path: `batch.${index}`,
+    defaults: { sentAt: SENT_AT },
+  })
+  if (!outcome.ok) throw new Error(`bench event rejected: ${JSON.stringify(outcome.issues)}`)
+  return outcome.event
+}
+
 /** The router's path: normalise (validate) as ingest does, route as the consumer does, map, serialise. */
 async function routerPass(): Promise<PassResult> {
   let bodies = 0
   let bytes = 0
   for (let index = 0; index < texts.length; index += 1) {
-    const raw: unknown = JSON.parse(texts[index] as string)
-    const outcome = await normalizeEvent(raw, {
-      source: source.name,
-      now: NOW,
-      times: 'tracking',
-      path: `batch.${index}`,
-      defaults: { sentAt: SENT_AT },
-    })
-    if (!outcome.ok) throw new Error(`bench event rejected: ${JSON.stringify(outcome.issues)}`)
-    for (const decision of routeEvent(outcome.event, source)) {
+    const event = await validate(JSON.parse(texts[index] as string), index)
+    for (const decision of routeEvent(event, source)) {
       if (!('deliver' in decision)) continue
-      for (const request of MAPPERS[decision.destination]?.(outcome.event) ?? []) {
+      for (const request of MAPPERS[decision.destination]?.(event) ?? []) {
         HEADERS[decision.destination]?.(request)
         bytes += JSON.stringify(request.body).length
         bodies += 1
@@ -232,6 +237,47 @@ for (let round = 0; round < ROUNDS; round += 1) {
   naiveResult = naive.result
 }
 
+/**
+ * Where the router pass spends its time, phase by phase, in a separate pass (its timer
+ * calls would weigh on the measured one): µs per event, medians over rounds.
+ */
+async function routerPhases(): Promise<Record<string, number>> {
+  const spent: Record<string, number> = {}
+  const add = (phase: string, since: number) => {
+    const now = performance.now()
+    spent[phase] = (spent[phase] ?? 0) + (now - since) * 1000
+    return now
+  }
+  for (let index = 0; index < texts.length; index += 1) {
+    let at = performance.now()
+    const raw: unknown = JSON.parse(texts[index] as string)
+    at = add('JSON.parse', at)
+    const event = await validate(raw, index)
+    at = add('validate (normalizeEvent)', at)
+    const decisions = routeEvent(event, source)
+    at = add('route (routeEvent)', at)
+    for (const decision of decisions) {
+      if (!('deliver' in decision)) continue
+      const requests = MAPPERS[decision.destination]?.(event) ?? []
+      for (const request of requests) HEADERS[decision.destination]?.(request)
+      at = add(`map: ${decision.destination}`, at)
+      for (const request of requests) JSON.stringify(request.body)
+      at = add('serialise bodies', at)
+    }
+  }
+  for (const phase of Object.keys(spent)) spent[phase] = (spent[phase] ?? 0) / texts.length
+  return spent
+}
+
+const phaseRounds: Record<string, number>[] = []
+for (let round = 0; round < 3; round += 1) phaseRounds.push(await routerPhases())
+const phases = Object.fromEntries(
+  Object.keys(phaseRounds[0] ?? {}).map((phase) => [
+    phase,
+    median(phaseRounds.map((round) => round[phase] ?? 0)),
+  ]),
+)
+
 const routerPerEvent = median(routerUs)
 const naivePerEvent = median(naiveUs)
 process.stdout.write(
@@ -247,5 +293,6 @@ process.stdout.write(
     routerBytes: routerResult.bytes,
     naiveBodies: naiveResult.bodies,
     naiveBytes: naiveResult.bytes,
+    routerPhasesUsPerEvent: phases,
   })}\n`,
 )

@@ -13,7 +13,7 @@ import type { DevWorker } from './wrangler'
 export const DESTINATIONS = ['Crisp', 'Crossing Minds', 'CrowdPower', 'Calixa'] as const
 const SETTLED = new Set(['delivered', 'dropped', 'failed'])
 
-interface StatsRow {
+export interface StatsRow {
   destination: string
   status: string
   reason: string | null
@@ -32,6 +32,11 @@ async function ledgerSummary(worker: DevWorker, adminToken: string, since: numbe
   const response = await fetch(url, { headers: { authorization: `Bearer ${adminToken}` } })
   if (!response.ok) throw new Error(`GET /admin/stats: ${response.status} ${await response.text()}`)
   const { counts } = (await response.json()) as { counts: StatsRow[] }
+  return summarizeLedger(counts)
+}
+
+/** Counts per destination × status × reason (as `/admin/stats` answers them) → the summary. */
+export function summarizeLedger(counts: readonly StatsRow[]): LedgerSummary {
   const summary: LedgerSummary = { pairs: 0, byStatus: {}, byDestination: {}, reasons: {} }
   for (const row of counts) {
     summary.pairs += row.count
