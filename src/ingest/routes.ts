@@ -8,7 +8,7 @@ import { queueAndAnswer } from './accept'
 import { BATCH_LIMIT_NAME, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, REQUEST_LIMIT_NAME } from './limits'
 import { isJsonRecord, normalizeEvent } from './normalize'
 import { handleWebhook } from './webhook'
-import { authenticateSource } from './write-key'
+import { sourceFromBody, sourceFromHeader } from './write-key'
 
 /** `/v1/import` is the historical name, `/v1/b` analytics.js's and analytics-kotlin's. */
 const BATCH_PATHS = ['batch', 'b', 'import'] as const
@@ -40,10 +40,14 @@ const BatchEnvelopeSchema = v.looseObject({
   integrations: v.optional(IntegrationsSchema),
 })
 
-/** Reads and authenticates a Tracking API request: body first, since the write key may be in it. */
+/**
+ * Authenticates and reads a Tracking API request. A Basic write key wins over the
+ * body's and is checked before the body is read; without one, the key is in the body.
+ */
 async function readTrackingRequest(c: Context<AppEnv>) {
+  const fromHeader = await sourceFromHeader(c.env, c.req.header('authorization'))
   const body = await readJsonBody(c.req.raw, { maxBytes: MAX_REQUEST_BYTES, limitName: REQUEST_LIMIT_NAME })
-  const source = await authenticateSource(c.env, c.req.header('authorization'), body)
+  const source = fromHeader ?? (await sourceFromBody(c.env, body))
   return { body, source, now: new Date().toISOString() }
 }
 

@@ -30,13 +30,22 @@ function writeKeyFromBody(body: unknown): string | undefined {
   return typeof key === 'string' && key !== '' ? key : undefined
 }
 
-/** The source a request writes to; the Basic header wins over the body's key. 401 when neither is known. */
-export async function authenticateSource(
+/**
+ * The source named by the request's Basic write key, checked before the body is
+ * read, so an unknown caller costs no body read or parse. Undefined when the
+ * header names no key (none, Bearer, bad base64): the body's key is then used.
+ */
+export async function sourceFromHeader(
   env: Bindings,
   authorization: string | undefined,
-  body: unknown,
-): Promise<SourceConfig> {
-  const writeKey = writeKeyFromBasic(authorization) ?? writeKeyFromBody(body)
+): Promise<SourceConfig | undefined> {
+  const writeKey = writeKeyFromBasic(authorization)
+  return writeKey === undefined ? undefined : sourceOf(env, writeKey)
+}
+
+/** The source named by the body's `writeKey`, for a request whose header named none. 401 without one. */
+export async function sourceFromBody(env: Bindings, body: unknown): Promise<SourceConfig> {
+  const writeKey = writeKeyFromBody(body)
   if (writeKey === undefined) {
     throw new RouterError(
       401,
@@ -44,6 +53,10 @@ export async function authenticateSource(
       'a write key is required: HTTP Basic with the write key as username, or "writeKey" in the body',
     )
   }
+  return sourceOf(env, writeKey)
+}
+
+async function sourceOf(env: Bindings, writeKey: string): Promise<SourceConfig> {
   const source = findSourceByWriteKey(await loadConfig(env), writeKey)
   if (!source) throw new RouterError(401, 'invalid_write_key', 'the write key is not known to this router')
   return source

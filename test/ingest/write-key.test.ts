@@ -86,4 +86,19 @@ describe('refused write keys', () => {
     expect(await response.json()).toMatchObject({ success: false, error: 'invalid_write_key' })
     expect(queue.requests()).toEqual([])
   })
+
+  it('refuses an unknown Basic key before reading the body', async () => {
+    const queue = spyOnQueue()
+    for (const body of ['{not json', JSON.stringify({ batch: [event], filler: 'x'.repeat(600 * 1024) })]) {
+      const response = await routerFetch('/v1/batch', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: basicAuth('wk_unknown_000') },
+        body,
+      })
+      // 401, not the 400 (bad JSON) or 413 (too large) that reading the body would give.
+      expect(response.status).toBe(401)
+      expect(await response.json()).toMatchObject({ error: 'invalid_write_key' })
+    }
+    expect(queue.requests()).toEqual([])
+  })
 })
