@@ -2,27 +2,23 @@
  * Structured log lines. Only ids and outcomes may go in: never secrets, emails,
  * names or traits. The field list is closed so a caller cannot pass an event by accident.
  */
+export interface LogFields {
+  msg: string
+  source?: string
+  messageId?: string
+  destination?: string
+  reason?: string
+  count?: number
+  /** Per destination: one delivery line covers every destination of an event. */
+  outcomes?: Record<string, DestinationOutcomeLog>
+}
+
 /** What happened to an event at one destination. */
 export interface DestinationOutcomeLog {
   status: string
   reason?: string
   partnerStatus?: number
   attempt: number
-}
-
-export interface LogFields {
-  msg: string
-  source?: string
-  messageId?: string
-  destination?: string
-  status?: string
-  reason?: string
-  attempt?: number
-  partnerStatus?: number
-  count?: number
-  ms?: number
-  /** Per destination: one delivery line covers every destination of an event. */
-  outcomes?: Record<string, DestinationOutcomeLog>
 }
 
 export function logInfo(fields: LogFields): void {
