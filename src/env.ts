@@ -18,6 +18,8 @@ export interface Bindings {
   PARTNER_TIMEOUT_MS?: string
   /** First retry delay in seconds, doubled per attempt (default 10). */
   RETRY_BASE_SECONDS?: string
+  /** Partner calls and partner-state KV calls one consumer invocation may make (default 9000). */
+  SUBREQUEST_BUDGET?: string
 }
 
 export interface AppEnv {

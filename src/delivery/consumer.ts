@@ -4,6 +4,7 @@ import type { DeliveryItem, DeliveryOutcome } from '../destinations/types'
 import type { Bindings } from '../env'
 import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
+import { type SubrequestBudget, subrequestBudget } from './budget'
 import { createDeliveryContext } from './context'
 import {
   type DestinationState,
@@ -144,7 +145,7 @@ export async function consumeDeliveryBatch(
     }
   }
 
-  await deliverDue(env, due, wait)
+  await deliverDue(env, due, wait, subrequestBudget(env))
 
   const writes = plans.map((plan) => plan.write).filter((write) => Object.keys(write.states).length > 0)
   for (const write of writes) logOutcomes(write)
@@ -189,12 +190,13 @@ async function deliverDue(
   env: Bindings,
   due: DueAttempt[],
   wait: (message: Message<DeliveryMessage>, at: number) => void,
+  budget: SubrequestBudget,
 ): Promise<void> {
   const byDestination = Map.groupBy(due, (attempt) => attempt.destination)
   await Promise.all(
     [...byDestination.values()].map(async (attempts) => {
       attempts.sort((a, b) => callOrder(a.plan.event) - callOrder(b.plan.event))
-      const outcomes = await deliverSafely(env, attempts)
+      const outcomes = await deliverSafely(env, attempts, budget)
       const finishedAt = Date.now()
       attempts.forEach((attempt, index) => {
         const state = toState(env, attempt, outcomes[index] ?? missingOutcome, finishedAt)
@@ -229,7 +231,11 @@ function logOutcomes(write: EventWrite): void {
 const missingOutcome: DeliveryOutcome = { status: 'retry', error: 'destination_returned_no_outcome' }
 
 /** Calls a destination's `deliver`; a destination bug becomes a retry for its items, never a lost batch. */
-async function deliverSafely(env: Bindings, attempts: DueAttempt[]): Promise<DeliveryOutcome[]> {
+async function deliverSafely(
+  env: Bindings,
+  attempts: DueAttempt[],
+  budget: SubrequestBudget,
+): Promise<DeliveryOutcome[]> {
   const first = attempts[0]
   if (!first) return []
   const { definition, config } = first.delivery
@@ -238,7 +244,10 @@ async function deliverSafely(env: Bindings, attempts: DueAttempt[]): Promise<Del
     attempt: (attempt.previous?.attempts ?? 0) + 1,
   }))
   try {
-    return await definition.deliver(items, createDeliveryContext(env, first.plan.source, definition, config))
+    return await definition.deliver(
+      items,
+      createDeliveryContext(env, first.plan.source, definition, config, budget),
+    )
   } catch (error) {
     logWarn({ msg: `destination threw: ${(error as Error).message}`, destination: definition.name })
     return attempts.map(() => ({ status: 'retry', error: 'destination_error' }))

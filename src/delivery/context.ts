@@ -8,6 +8,7 @@ import type {
 } from '../destinations/types'
 import type { Bindings } from '../env'
 import { Semaphore } from '../lib/semaphore'
+import { BUDGET_SPENT, type SubrequestBudget, subrequestBudget } from './budget'
 import { partnerCircuits } from './circuit'
 
 /** Default per-request timeout; PARTNER_TIMEOUT_MS overrides it (tests use a short one). */
@@ -85,25 +86,49 @@ async function sendThroughCircuit(
   return response
 }
 
-/** KV-backed partner state under `state:<destination>:<source>:` (docs/storage.md). */
-function partnerState(kv: KVNamespace, destination: string, source: string): PartnerState {
+/**
+ * KV-backed partner state under `state:<destination>:<source>:` (docs/storage.md).
+ * Each call is a subrequest: past the budget it throws, which destinations turn
+ * into a retry of the item.
+ */
+function partnerState(
+  kv: KVNamespace,
+  destination: string,
+  source: string,
+  budget: SubrequestBudget,
+): PartnerState {
   const prefix = `state:${destination}:${source}:`
+  const spend = () => {
+    if (!budget.take()) throw new Error(BUDGET_SPENT)
+  }
   return {
     async get<T>(key: string) {
+      spend()
       return ((await kv.get(prefix + key, 'json')) ?? undefined) as T | undefined
     },
     async put(key, value, options) {
+      spend()
       await kv.put(prefix + key, JSON.stringify(value), options)
     },
   }
 }
 
-/** Builds what a destination's `deliver` may use for one source. */
+/** What a partner call past the budget answers: a network-level failure, retried soon, never sent. */
+function budgetSpentResponse(): PartnerResponse {
+  return { status: 0, headers: new Headers({ 'retry-after': '1' }), body: BUDGET_SPENT }
+}
+
+/**
+ * Builds what a destination's `deliver` may use for one source. Its calls spend
+ * from `budget`: the consumer passes the one of its invocation, shared by every
+ * destination; without one the context has a budget of its own.
+ */
 export function createDeliveryContext<S>(
   env: Bindings,
   source: string,
   definition: DestinationDefinition<S>,
   config: DestinationConfig,
+  budget: SubrequestBudget = subrequestBudget(env),
 ): DeliveryContext<S> {
   const apiBase = config.apiBase ?? definition.defaultApiBase ?? ''
   const timeoutMs = partnerTimeoutMs(env)
@@ -112,11 +137,14 @@ export function createDeliveryContext<S>(
     settings: config.settings as S,
     apiBase,
     source,
-    state: partnerState(env.PARTNER_STATE, definition.name, source),
-    send: (request) =>
-      sendThroughCircuit(`${definition.name} ${apiBase}`, () =>
-        semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs)),
-      ),
+    state: partnerState(env.PARTNER_STATE, definition.name, source, budget),
+    // The budget is checked before the circuit: a call not made is no partner failure.
+    send: async (request) =>
+      budget.take()
+        ? sendThroughCircuit(`${definition.name} ${apiBase}`, () =>
+            semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs)),
+          )
+        : budgetSpentResponse(),
     now: () => Date.now(),
   }
 }

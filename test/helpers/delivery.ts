@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { vi } from 'vitest'
 import type { LedgerRow } from '../../src/delivery/ledger'
 import type { QueuedDeliveryMessage } from '../../src/delivery/message'
+import type { Bindings } from '../../src/env'
 import worker from '../../src/index'
 
 export type { LedgerRow }
@@ -54,6 +55,8 @@ export async function consume(
   messages: QueuedDeliveryMessage | QueuedDeliveryMessage[],
   attempts = 1,
   form: 'text' | 'json' = 'text',
+  /** Bindings (vars) replaced for this call, e.g. a smaller SUBREQUEST_BUDGET. */
+  vars: Partial<Pick<Bindings, 'SUBREQUEST_BUDGET'>> = {},
 ) {
   const bodies = (Array.isArray(messages) ? messages : [messages]).map((body) =>
     typeof body === 'string' || form === 'json' ? body : JSON.stringify(body),
@@ -64,7 +67,7 @@ export async function consume(
   )
   const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'))
   const ctx = createExecutionContext()
-  await worker.queue(batch, env)
+  await worker.queue(batch, { ...env, ...vars })
   const result = await getQueueResult(batch, ctx)
   const delays = retries.map((retry) => retry.mock.calls[0]?.[0]?.delaySeconds)
   return { ...result, delaySeconds: delays[0], delays }
