@@ -51,42 +51,66 @@ const commonEntries = {
   version: v.optional(v.union([v.number(), v.string()])),
 }
 
-export const IdentifySchema = v.looseObject({
-  ...commonEntries,
-  type: v.literal('identify'),
-  traits: v.optional(JsonObject),
-})
-export const TrackSchema = v.looseObject({
-  ...commonEntries,
-  type: v.literal('track'),
-  event: v.pipe(v.string('event is required on track'), v.minLength(1, 'event must not be empty')),
-  properties: v.optional(JsonObject),
-})
-export const PageSchema = v.looseObject({
-  ...commonEntries,
-  type: v.literal('page'),
-  name: v.optional(v.nullable(v.string())),
-  category: v.optional(v.nullable(v.string())),
-  properties: v.optional(JsonObject),
-})
-export const ScreenSchema = v.looseObject({
-  ...commonEntries,
-  type: v.literal('screen'),
-  name: v.optional(v.nullable(v.string())),
-  properties: v.optional(JsonObject),
-})
-export const GroupSchema = v.looseObject({
-  ...commonEntries,
-  type: v.literal('group'),
-  groupId: Id,
-  traits: v.optional(JsonObject),
-})
-export const AliasSchema = v.looseObject({
-  ...commonEntries,
-  type: v.literal('alias'),
-  previousId: Id,
-  userId: Id,
-})
+/** A missing required field names itself and the call ("event is required on track"), not valibot's "Invalid key". */
+function missingField(type: CallType) {
+  return (issue: v.BaseIssue<unknown>) =>
+    issue.expected?.startsWith('"') ? `${issue.expected.slice(1, -1)} is required on ${type}` : issue.message
+}
+
+export const IdentifySchema = v.looseObject(
+  {
+    ...commonEntries,
+    type: v.literal('identify'),
+    traits: v.optional(JsonObject),
+  },
+  missingField('identify'),
+)
+export const TrackSchema = v.looseObject(
+  {
+    ...commonEntries,
+    type: v.literal('track'),
+    event: v.pipe(v.string('event is required on track'), v.minLength(1, 'event must not be empty')),
+    properties: v.optional(JsonObject),
+  },
+  missingField('track'),
+)
+export const PageSchema = v.looseObject(
+  {
+    ...commonEntries,
+    type: v.literal('page'),
+    name: v.optional(v.nullable(v.string())),
+    category: v.optional(v.nullable(v.string())),
+    properties: v.optional(JsonObject),
+  },
+  missingField('page'),
+)
+export const ScreenSchema = v.looseObject(
+  {
+    ...commonEntries,
+    type: v.literal('screen'),
+    name: v.optional(v.nullable(v.string())),
+    properties: v.optional(JsonObject),
+  },
+  missingField('screen'),
+)
+export const GroupSchema = v.looseObject(
+  {
+    ...commonEntries,
+    type: v.literal('group'),
+    groupId: Id,
+    traits: v.optional(JsonObject),
+  },
+  missingField('group'),
+)
+export const AliasSchema = v.looseObject(
+  {
+    ...commonEntries,
+    type: v.literal('alias'),
+    previousId: Id,
+    userId: Id,
+  },
+  missingField('alias'),
+)
 
 /** Any one Segment call, chosen by its `type`; every call names a user or an anonymous visitor. */
 export const SegmentEventSchema = v.pipe(

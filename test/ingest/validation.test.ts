@@ -25,7 +25,7 @@ describe('a batch with bad events', () => {
       {
         index: 1,
         messageId: 'no-event-name',
-        issues: [{ path: 'batch.1.event', message: expect.any(String) }],
+        issues: [{ path: 'batch.1.event', message: 'event is required on track' }],
       },
       { index: 3, issues: [{ path: 'batch.3.userId', message: 'userId or anonymousId is required' }] },
       { index: 4, issues: [{ path: 'batch.4', message: expect.any(String) }] },
@@ -77,6 +77,17 @@ describe('an invalid single event', () => {
     expect(body.error).toBe('invalid_event')
     expect(body.issues.map((issue) => issue.path).sort()).toEqual(['groupId', 'timestamp', 'userId'])
     expect(queue.requests()).toEqual([])
+  })
+
+  it('names a missing required field and its call', async () => {
+    const issuesOf = async (path: string, body: Record<string, unknown>) =>
+      ((await (await post(path, body)).json()) as { issues: { path: string; message: string }[] }).issues
+    expect(await issuesOf('/v1/group', { userId: 'u' })).toEqual([
+      { path: 'groupId', message: 'groupId is required on group' },
+    ])
+    expect(await issuesOf('/v1/alias', { userId: 'u' })).toEqual([
+      { path: 'previousId', message: 'previousId is required on alias' },
+    ])
   })
 
   it('answers 400 for a JSON value that is not an object', async () => {
