@@ -36,8 +36,8 @@ export function targetsTable(targets: Target[]): string {
 
 /** What was changed in the router to move the targets (kept with the code that measures them). */
 const CHANGES = `
-Nothing here changes what the router accepts, rejects, queues or sends to a partner: the test suite
-(\`npm test\`) is the same before and after, plus tests for what is new.
+The router accepts and rejects the same events and delivers the same data; only Crossing Minds
+identifies travel differently (in bulk, below). \`npm test\` covers each change, with tests for what is new.
 
 **Ingest** (src/ingest/*, src/lib/body.ts, src/segment/schema.ts):
 
@@ -47,7 +47,8 @@ Nothing here changes what the router accepts, rejects, queues or sends to a part
   exact UTF-8 size of the event's JSON and stops past 100 levels, instead of a nesting walk plus
   \`JSON.stringify\` and a UTF-8 count; a property test holds it equal to \`JSON.stringify\` for any JSON value.
 - **Validation** (src/segment/schema.ts): \`context\`, \`traits\` and \`properties\` are checked to be objects
-  and kept as parsed, instead of \`v.record(v.string(), v.unknown())\` checking and copying every key.
+  and kept as parsed, instead of \`v.record(v.string(), v.unknown())\` checking and copying every key (which
+  also dropped keys named \`constructor\` or \`prototype\`; they are now kept like any other).
 - **Normalisation** (src/ingest/normalize.ts): an item is copied only when it carries a \`writeKey\` or
   there are batch defaults to merge; valibot's output (already a copy) is stamped in place instead of
   spread into another object; the request's \`receivedAt\` / \`sentAt\` are parsed once per request.
