@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { postJsonAsWeb, spyOnQueue, useSources, WEB } from '../helpers/router'
+import { postAsWeb, postJsonAsWeb, spyOnQueue, useSources, WEB } from '../helpers/router'
 
 useSources(WEB)
 
@@ -100,5 +100,20 @@ describe('an invalid single event', () => {
     const queue = spyOnQueue()
     expect((await post('/v1/identify', { userId: 42 })).status).toBe(200)
     expect(queue.events()[0]?.userId).toBe('42')
+  })
+})
+
+describe('keys that name object internals', () => {
+  it('keeps __proto__, constructor and prototype as plain keys, polluting nothing', async () => {
+    const queue = spyOnQueue()
+    // Written as text: JSON.parse makes `__proto__` an own key, as any client's JSON would.
+    const body =
+      '{"userId":"u","traits":{"__proto__":{"admin":true},"constructor":"c","prototype":"p","plan":"pro"}}'
+    expect((await postAsWeb('/v1/identify', body)).status).toBe(200)
+    const [event] = queue.events()
+    const traits = event?.type === 'identify' ? event.traits : undefined
+    expect(Object.keys(traits ?? {}).sort()).toEqual(['__proto__', 'constructor', 'plan', 'prototype'])
+    expect(Object.getPrototypeOf(traits)).toBe(Object.prototype)
+    expect(({} as Record<string, unknown>).admin).toBeUndefined()
   })
 })

@@ -60,6 +60,13 @@ describe('Crisp identify mapping', () => {
     expect(normalizeEmail(42)).toBeUndefined()
   })
 
+  it('flattens keys that name object internals into plain data keys', () => {
+    const traits = JSON.parse('{"__proto__":{"admin":true},"constructor":"c","email":"jo@example.com"}')
+    const data = mapTraitsToPeopleData(traits, 'u1')
+    expect(data).toEqual({ user_id: 'u1', proto_admin: true, constructor: 'c' })
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype)
+  })
+
   it('takes the nickname from name, else first + last name in either casing', () => {
     expect(nicknameFromTraits({ name: 'Jo Doe', firstName: 'X' })).toBe('Jo Doe')
     expect(nicknameFromTraits({ firstName: 'Jo', lastName: 'Doe' })).toBe('Jo Doe')
