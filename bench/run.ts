@@ -6,6 +6,7 @@
  * the workers under `wrangler dev` (ingest load, scaling in workerd), then the
  * delivery run on the counted router. Every process started here is stopped here.
  */
+
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -29,6 +30,7 @@ import {
   snapshotMigrations,
   startDev,
 } from './lib/wrangler'
+import type { ModeResult } from './peer/segment'
 
 const BENCH = join(ROOT, 'bench')
 /** Bundles, local state and logs of one run: inside bench's node_modules, so neither git nor Biome sees them. */
@@ -160,16 +162,6 @@ async function scalingInProcess() {
   }
 }
 
-interface PeerResult {
-  destination: string
-  mode: 'single' | 'batch'
-  events: number
-  requests: number
-  failures: number
-  cpuUsPerEvent: number
-  wallMs: number
-}
-
 async function peer() {
   say('target 6: Segment destination engine on the same events (in process, loopback sink)')
   const sink = await startSink()
@@ -183,7 +175,7 @@ async function peer() {
       'peer',
     )) as {
       versions: { actionsCore: string; actionDestinations: string }
-      results: PeerResult[]
+      results: ModeResult[]
     }
   } finally {
     await sink.close()

@@ -112,6 +112,20 @@ export function makeUsers(count: number, seed = 7): User[] {
   })
 }
 
+/** The context Engage puts on its identifies and tracks for an audience. */
+function engageContext(audience: string): Record<string, unknown> {
+  return {
+    library: { name: 'unknown', version: 'unknown' },
+    personas: {
+      computation_class: 'audience',
+      computation_id: `aud_${audience}`,
+      computation_key: audience,
+      namespace: 'spa_acme',
+      space_id: 'spa_acme',
+    },
+  }
+}
+
 /** Builds events of each kind; `at` is the event time (ms), `sentAt` added by the batch. */
 export class EventFactory {
   readonly #random: () => number
@@ -281,16 +295,7 @@ export class EventFactory {
       ...this.#base(user, at),
       type: 'identify',
       traits: { [audience]: this.#random() < 0.7, email: user.email },
-      context: {
-        library: { name: 'unknown', version: 'unknown' },
-        personas: {
-          computation_class: 'audience',
-          computation_id: `aud_${audience}`,
-          computation_key: audience,
-          namespace: 'spa_acme',
-          space_id: 'spa_acme',
-        },
-      },
+      context: engageContext(audience),
       integrations: { All: false, Crisp: true, 'Crossing Minds': true, CrowdPower: true, Calixa: true },
     } as RawEvent
   }
@@ -303,17 +308,7 @@ export class EventFactory {
       type: 'track',
       event: this.#random() < 0.75 ? 'Audience Entered' : 'Audience Exited',
       properties: { audience_key: audience, [audience]: true },
-      context: {
-        library: { name: 'unknown', version: 'unknown' },
-        traits: { email: user.email },
-        personas: {
-          computation_class: 'audience',
-          computation_id: `aud_${audience}`,
-          computation_key: audience,
-          namespace: 'spa_acme',
-          space_id: 'spa_acme',
-        },
-      },
+      context: { ...engageContext(audience), traits: { email: user.email } },
     } as RawEvent
   }
 

@@ -125,7 +125,8 @@ function failures(results: unknown[]): number {
   return failed
 }
 
-interface ModeResult {
+/** One destination in one mode, as bench/run.ts reads it from this child's output. */
+export interface ModeResult {
   destination: string
   mode: 'single' | 'batch'
   events: number

@@ -5,7 +5,14 @@
  */
 import type { EventOf } from '../../segment/schema'
 import { sanitizeKey } from '../shared/keys'
-import { flattenValues, hasKeys, isPlainObject, type ScalarValue } from '../shared/values'
+import {
+  emailValue,
+  flattenValues,
+  hasKeys,
+  isPlainObject,
+  type ScalarValue,
+  textValue,
+} from '../shared/values'
 import type { PartnerRequest } from '../types'
 
 /** The part of Crisp's `PeopleProfileUpdateCard` we fill (Segment's Crisp docs list exactly these traits). */
@@ -33,28 +40,19 @@ const PROFILE_TRAITS = new Set([
   'avatar',
 ])
 
-/** Deliberately loose: Crisp validates the address itself; we only refuse what is clearly not one. */
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
 /** Crisp matches people by email; lower-casing keeps one KV entry and one profile per address. */
 export function normalizeEmail(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined
-  const email = value.trim().toLowerCase()
-  return EMAIL.test(email) ? email : undefined
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
-  if (typeof value !== 'string') return undefined
-  const trimmed = value.trim()
-  return trimmed === '' ? undefined : trimmed
+  return emailValue(value)?.toLowerCase()
 }
 
 /** `name`, else `firstName lastName` (either casing Segment allows). */
 export function nicknameFromTraits(traits: Record<string, unknown>): string | undefined {
-  const name = text(traits.name)
+  const name = textValue(traits.name)
   if (name) return name
-  const parts = [text(traits.firstName ?? traits.first_name), text(traits.lastName ?? traits.last_name)]
+  const parts = [
+    textValue(traits.firstName ?? traits.first_name),
+    textValue(traits.lastName ?? traits.last_name),
+  ]
   const joined = parts.filter((part) => part !== undefined).join(' ')
   return joined === '' ? undefined : joined
 }
@@ -70,8 +68,8 @@ export function mapTraitsToProfileCard(
   options: { forCreate: boolean },
 ): CrispProfileCard {
   const nickname = nicknameFromTraits(traits) ?? (options.forCreate ? email.split('@')[0] : undefined)
-  const phone = text(traits.phone)
-  const avatar = text(traits.avatar)
+  const phone = textValue(traits.phone)
+  const avatar = textValue(traits.avatar)
   const person: CrispProfileCard['person'] = {}
   if (nickname !== undefined) person.nickname = nickname
   if (phone !== undefined) person.phone = phone

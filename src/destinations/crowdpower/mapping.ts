@@ -4,7 +4,7 @@
  */
 import type { EventOf, SegmentEvent } from '../../segment/schema'
 import { toSnakeCase } from '../shared/keys'
-import { hasKeys, isoToUnixSeconds, isPlainObject } from '../shared/values'
+import { emailValue, hasKeys, isoToUnixSeconds, isPlainObject, textValue } from '../shared/values'
 import type { DropReason, PartnerRequest } from '../types'
 import type { CrowdPowerSettings } from './settings'
 
@@ -58,19 +58,6 @@ const CUSTOMER_FIELD_TRAITS = new Set([
   'created_at',
 ])
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
-function emailOf(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined
-  const email = value.trim()
-  return EMAIL.test(email) ? email : undefined
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
-}
-
 /** A Unix-seconds value from an ISO date, a number (already seconds) or a numeric string; else undefined. */
 function unixSeconds(value: unknown): number | undefined {
   const iso = isoToUnixSeconds(value)
@@ -119,7 +106,7 @@ function convertNested(value: unknown): unknown {
 
 function contextEmail(event: SegmentEvent): string | undefined {
   const traits = event.context?.traits
-  return isPlainObject(traits) ? emailOf(traits.email) : undefined
+  return isPlainObject(traits) ? emailValue(traits.email) : undefined
 }
 
 /**
@@ -128,7 +115,8 @@ function contextEmail(event: SegmentEvent): string | undefined {
  */
 export function crowdPowerUser(event: SegmentEvent): CrowdPowerUser | undefined {
   if (typeof event.userId === 'string') return { user_id: event.userId }
-  const email = (event.type === 'identify' ? emailOf(event.traits?.email) : undefined) ?? contextEmail(event)
+  const email =
+    (event.type === 'identify' ? emailValue(event.traits?.email) : undefined) ?? contextEmail(event)
   return email ? { email } : undefined
 }
 
@@ -139,13 +127,13 @@ function missingUser(): CrowdPowerCall {
 /** identify → customer: the named fields CrowdPower has, every other trait in `custom_attributes`. */
 export function mapIdentifyToCustomer(event: EventOf<'identify'>, user: CrowdPowerUser): CrowdPowerCustomer {
   const traits = event.traits ?? {}
-  const email = user.email ?? emailOf(traits.email)
-  const name = text(traits.name)
-  const firstName = text(traits.firstName ?? traits.first_name)
-  const lastName = text(traits.lastName ?? traits.last_name)
-  const phone = text(traits.phone)
+  const email = user.email ?? emailValue(traits.email)
+  const name = textValue(traits.name)
+  const firstName = textValue(traits.firstName ?? traits.first_name)
+  const lastName = textValue(traits.lastName ?? traits.last_name)
+  const phone = textValue(traits.phone)
   const signedUpAt = unixSeconds(traits.createdAt ?? traits.created_at)
-  const ip = text(event.context?.ip)
+  const ip = textValue(event.context?.ip)
   const custom = toCrowdPowerAttributes(traits, CUSTOMER_FIELD_TRAITS)
   // Assigned field by field: conditional spreads cost an object each, on every identify.
   const customer: CrowdPowerCustomer = { ...user }

@@ -15,6 +15,24 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** A trait as text: a trimmed non-empty string, or a finite number written out; else undefined. */
+export function textValue(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value !== 'string') return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+/** Deliberately loose: partners validate addresses themselves; we only refuse what is clearly not one. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** An email address, trimmed, as given (case kept); undefined when it is clearly not one. */
+export function emailValue(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const email = value.trim()
+  return EMAIL.test(email) ? email : undefined
+}
+
 /** True when the object has a key; cheaper than `Object.keys(value).length > 0` on the per-event path. */
 export function hasKeys(value: Record<string, unknown>): boolean {
   for (const _key in value) return true

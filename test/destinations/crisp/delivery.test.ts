@@ -389,43 +389,34 @@ describe('Crisp failures', () => {
     expect(outcomes[0]).toMatchObject({ status: 'retry', error: 'http_500', partnerStatus: 500 })
   })
 
-  it('retries a 429 with its Retry-After', async () => {
+  it.each([
+    [
+      'retries a 429 with its Retry-After',
+      { status: 429, retryAfter: '12', count: 1 },
+      { status: 'retry', partnerStatus: 429, retryAfterSeconds: 12 },
+    ],
+    [
+      'retries a 420 Enhance Your Calm',
+      { status: 420, body: { error: true, reason: 'rate_limited', data: {} }, count: 1 },
+      { status: 'retry', error: 'rate_limited', partnerStatus: 420 },
+    ],
+    [
+      "fails a 400 with Crisp's reason",
+      { status: 400, body: { error: true, reason: 'invalid_data', data: {} }, count: 1 },
+      { status: 'failed', reason: 'invalid_data', partnerStatus: 400 },
+    ],
+    [
+      'retries a partner that hangs past the timeout',
+      { mode: 'hang' as const, count: 1 },
+      { status: 'retry', error: 'network_error' },
+      300,
+    ],
+  ])('%s', async (_, fault, expected, timeoutMs?: number) => {
     const { tenant, source } = await knownUser()
-    await tenant.fault('crisp', { status: 429, retryAfter: '12', count: 1 })
-    const outcomes = await deliver(items([track({ userId: 'u-1' })]), crispContext(tenant, { source }))
-    expect(outcomes[0]).toMatchObject({ status: 'retry', partnerStatus: 429, retryAfterSeconds: 12 })
-  })
-
-  it('retries a 420 Enhance Your Calm', async () => {
-    const { tenant, source } = await knownUser()
-    await tenant.fault('crisp', {
-      status: 420,
-      body: { error: true, reason: 'rate_limited', data: {} },
-      count: 1,
-    })
-    const outcomes = await deliver(items([track({ userId: 'u-1' })]), crispContext(tenant, { source }))
-    expect(outcomes[0]).toMatchObject({ status: 'retry', error: 'rate_limited', partnerStatus: 420 })
-  })
-
-  it("fails a 400 with Crisp's reason", async () => {
-    const { tenant, source } = await knownUser()
-    await tenant.fault('crisp', {
-      status: 400,
-      body: { error: true, reason: 'invalid_data', data: {} },
-      count: 1,
-    })
-    const outcomes = await deliver(items([track({ userId: 'u-1' })]), crispContext(tenant, { source }))
-    expect(outcomes[0]).toMatchObject({ status: 'failed', reason: 'invalid_data', partnerStatus: 400 })
-  })
-
-  it('retries a partner that hangs past the timeout', async () => {
-    const { tenant, source } = await knownUser()
-    await tenant.fault('crisp', { mode: 'hang', count: 1 })
-    const outcomes = await deliver(
-      items([track({ userId: 'u-1' })]),
-      crispContext(tenant, { source, timeoutMs: 300 }),
-    )
-    expect(outcomes[0]).toMatchObject({ status: 'retry', error: 'network_error' })
+    await tenant.fault('crisp', fault)
+    const context = crispContext(tenant, { source, ...(timeoutMs !== undefined && { timeoutMs }) })
+    const outcomes = await deliver(items([track({ userId: 'u-1' })]), context)
+    expect(outcomes[0]).toMatchObject(expected)
   })
 
   it('fails invalid_session with wrong credentials', async () => {
