@@ -169,7 +169,7 @@ async function pack(source: string, events: readonly RawEvent[]): Promise<Stored
     const accepted: SegmentEvent[] = []
     const sizes: number[] = []
     for (const [index, raw] of batch.entries()) {
-      const outcome = await normalizeEvent(raw, {
+      const outcome = normalizeEvent(raw, {
         source,
         now,
         times: 'tracking',

@@ -155,8 +155,8 @@ interface PassResult {
 }
 
 /** Ingest's validation of one event of a 20-event batch, as /v1/batch runs it. */
-async function validate(raw: unknown, index: number): Promise<SegmentEvent> {
-  const outcome = await normalizeEvent(raw, {
+function validate(raw: unknown, index: number): SegmentEvent {
+  const outcome = normalizeEvent(raw, {
     source: source.name,
     now: NOW,
     times: 'tracking',
@@ -168,11 +168,11 @@ async function validate(raw: unknown, index: number): Promise<SegmentEvent> {
 }
 
 /** The router's path: normalise (validate) as ingest does, route as the consumer does, map, serialise. */
-async function routerPass(): Promise<PassResult> {
+function routerPass(): PassResult {
   let bodies = 0
   let bytes = 0
   for (let index = 0; index < texts.length; index += 1) {
-    const event = await validate(JSON.parse(texts[index] as string), index)
+    const event = validate(JSON.parse(texts[index] as string), index)
     for (const decision of routeEvent(event, source)) {
       if (!('deliver' in decision)) continue
       for (const request of MAPPERS[decision.destination]?.(event) ?? []) {
@@ -202,11 +202,9 @@ function cpuMicros(): number {
   return usage.user + usage.system
 }
 
-async function timed(
-  pass: () => PassResult | Promise<PassResult>,
-): Promise<{ us: number; result: PassResult }> {
+function timed(pass: () => PassResult): { us: number; result: PassResult } {
   const start = cpuMicros()
-  const result = await pass()
+  const result = pass()
   return { us: cpuMicros() - start, result }
 }
 
@@ -220,7 +218,7 @@ function median(values: number[]): number {
 
 // Warm-up: JIT both paths, fill the declared-properties map.
 for (let round = 0; round < 3; round += 1) {
-  await routerPass()
+  routerPass()
   naivePass()
 }
 
@@ -229,8 +227,8 @@ const naiveUs: number[] = []
 let routerResult: PassResult = { bodies: 0, bytes: 0 }
 let naiveResult: PassResult = { bodies: 0, bytes: 0 }
 for (let round = 0; round < ROUNDS; round += 1) {
-  const router = await timed(routerPass)
-  const naive = await timed(naivePass)
+  const router = timed(routerPass)
+  const naive = timed(naivePass)
   routerUs.push(router.us / texts.length)
   naiveUs.push(naive.us / texts.length)
   routerResult = router.result
@@ -241,7 +239,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
  * Where the router pass spends its time, phase by phase, in a separate pass (its timer
  * calls would weigh on the measured one): µs per event, medians over rounds.
  */
-async function routerPhases(): Promise<Record<string, number>> {
+function routerPhases(): Record<string, number> {
   const spent: Record<string, number> = {}
   const add = (phase: string, since: number) => {
     const now = performance.now()
@@ -252,7 +250,7 @@ async function routerPhases(): Promise<Record<string, number>> {
     let at = performance.now()
     const raw: unknown = JSON.parse(texts[index] as string)
     at = add('JSON.parse', at)
-    const event = await validate(raw, index)
+    const event = validate(raw, index)
     at = add('validate (normalizeEvent)', at)
     const decisions = routeEvent(event, source)
     at = add('route (routeEvent)', at)
@@ -270,7 +268,7 @@ async function routerPhases(): Promise<Record<string, number>> {
 }
 
 const phaseRounds: Record<string, number>[] = []
-for (let round = 0; round < 3; round += 1) phaseRounds.push(await routerPhases())
+for (let round = 0; round < 3; round += 1) phaseRounds.push(routerPhases())
 const phases = Object.fromEntries(
   Object.keys(phaseRounds[0] ?? {}).map((phase) => [
     phase,

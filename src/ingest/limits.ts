@@ -3,6 +3,8 @@
  * bytes, as analytics-node counts them, so anything the official libraries let
  * through is accepted here.
  */
+import { memoizeString } from '../lib/memo'
+
 export const MAX_REQUEST_BYTES = 500 * 1024
 export const REQUEST_LIMIT_NAME = '500 KB per request'
 
@@ -46,6 +48,9 @@ const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
 export function jsonStringBytes(value: string): number {
   return PLAIN.test(value) ? value.length + 2 : jsonBytes(JSON.stringify(value))
 }
+
+/** Keys repeat from event to event (`type`, `userId`, trait names): their sizes are cached. */
+const keyBytes = memoizeString(jsonStringBytes)
 
 /** True when a parsed JSON value nests more than `max` objects or arrays deep. Never recurses past `max`. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
@@ -99,7 +104,7 @@ function measure(value: unknown, depth: number, max: number): number {
     if (item === undefined || typeof item === 'function') continue
     const size = measure(item, depth + 1, max)
     if (size === TOO_DEEP) return TOO_DEEP
-    total += jsonStringBytes(key) + 1 + size + 1 // "key":value and , or }
+    total += keyBytes(key) + 1 + size + 1 // "key":value and , or }
     members += 1
   }
   return members === 0 ? 2 : total

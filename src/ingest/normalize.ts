@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import * as v from 'valibot'
 import { type InputIssue, toInputIssues } from '../errors'
-import { type SegmentEvent, SegmentEventSchema } from '../segment/schema'
+import { EARLIEST_ISO_MS, isoFromMilliseconds, LATEST_ISO_MS } from '../lib/iso-time'
+import { parseSegmentEvent, type SegmentEvent } from '../segment/schema'
 import {
   DEPTH_LIMIT_NAME,
   EVENT_LIMIT_NAME,
@@ -52,7 +54,7 @@ const COERCED_ID_BYTES = 4 * 2
  * batch defaults merged in, the write key (a credential) dropped, size and
  * Spec checked, messageId and times filled in.
  */
-export async function normalizeEvent(raw: unknown, options: NormalizeOptions): Promise<Outcome> {
+export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome {
   const item = isJsonRecord(raw) ? withoutWriteKey(raw) : raw
   const merged = isJsonRecord(item) ? withDefaults(item, options.defaults) : item
   const clientMessageId = isJsonRecord(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined
@@ -79,7 +81,7 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
     }
   }
 
-  const parsed = v.safeParse(SegmentEventSchema, merged)
+  const parsed = parseSegmentEvent(merged)
   if (!parsed.success) {
     return {
       ok: false,
@@ -89,8 +91,7 @@ export async function normalizeEvent(raw: unknown, options: NormalizeOptions): P
     }
   }
   const input = parsed.output
-  const messageId =
-    input.messageId ?? (await derivedMessageId(options.source, options.defaults?.sentAt, item))
+  const messageId = input.messageId ?? derivedMessageId(options.source, options.defaults?.sentAt, item)
 
   // valibot's looseObject output is already a copy of the item: stamped in place, not copied again.
   const event = input as SegmentEvent
@@ -162,10 +163,12 @@ function withDefaults(item: JsonRecord, defaults: BatchDefaults | undefined): Js
  * part of it was already queued) produces the same ids and the ledger drops the
  * duplicates. sentAt tells apart identical events sent in separate requests.
  */
-async function derivedMessageId(source: string, sentAt: string | undefined, item: unknown): Promise<string> {
-  const data = new TextEncoder().encode(JSON.stringify([source, sentAt ?? null, item]))
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data))
-  return `rtr-${Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('')}`
+function derivedMessageId(source: string, sentAt: string | undefined, item: unknown): string {
+  // node:crypto's hash is synchronous (nodejs_compat): normalising stays one plain call per event.
+  const digest = createHash('sha256')
+    .update(JSON.stringify([source, sentAt ?? null, item]))
+    .digest('hex')
+  return `rtr-${digest}`
 }
 
 /** receivedAt and sentAt are the same strings for every event of a request: parsed once. */
@@ -180,10 +183,6 @@ function parseRequestTime(iso: string): number {
   }
   return ms
 }
-
-// Dates that toISOString renders with a four-digit year (0000–9999), as the Spec's ISO-8601 strings have.
-const EARLIEST_MS = -62_167_219_200_000
-const LATEST_MS = 253_402_300_799_999
 
 /**
  * Segment's clock-skew correction: `receivedAt − (sentAt − originalTimestamp)`.
@@ -200,6 +199,6 @@ function correctedTimestamp(
   if (sentAt === undefined) return originalTimestamp
   const ms = parseRequestTime(receivedAt) - (parseRequestTime(sentAt) - Date.parse(originalTimestamp))
   // Valid by the schema's pattern yet unparsable here (e.g. a `+05` offset), or pushed out of range by a spoofed clock.
-  if (!Number.isFinite(ms) || ms < EARLIEST_MS || ms > LATEST_MS) return originalTimestamp
-  return new Date(ms).toISOString()
+  if (!Number.isFinite(ms) || ms < EARLIEST_ISO_MS || ms > LATEST_ISO_MS) return originalTimestamp
+  return isoFromMilliseconds(ms)
 }

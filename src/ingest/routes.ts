@@ -59,10 +59,8 @@ async function handleBatch(c: Context<AppEnv>): Promise<Response> {
   }
   const { batch, sentAt, context, integrations } = envelope.output
   const defaults = { sentAt, context, integrations }
-  const outcomes = await Promise.all(
-    batch.map((item, index) =>
-      normalizeEvent(item, { source: source.name, now, times: 'tracking', path: `batch.${index}`, defaults }),
-    ),
+  const outcomes = batch.map((item, index) =>
+    normalizeEvent(item, { source: source.name, now, times: 'tracking', path: `batch.${index}`, defaults }),
   )
   return queueAndAnswer(c, source.name, outcomes, 'list')
 }
@@ -71,7 +69,7 @@ async function handleSingle(c: Context<AppEnv>, type: CallType): Promise<Respons
   const { body, source, now } = await readTrackingRequest(c)
   // The path names the call; a body `type` that disagrees would only be a client bug.
   const item = isJsonRecord(body) ? { ...body, type } : body
-  const outcome = await normalizeEvent(item, { source: source.name, now, times: 'tracking', path: '' })
+  const outcome = normalizeEvent(item, { source: source.name, now, times: 'tracking', path: '' })
   return queueAndAnswer(c, source.name, [outcome], 'single')
 }
 

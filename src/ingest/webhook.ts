@@ -78,12 +78,10 @@ export async function handleWebhook(c: Context<AppEnv, '/webhook/:source'>): Pro
     throw new RouterError(400, 'invalid_webhook', `send between 1 and ${MAX_WEBHOOK_EVENTS} events`)
   }
   const now = new Date().toISOString()
-  const outcomes = await Promise.all(
-    items.map((item, index) => {
-      const path = single ? '' : String(index)
-      if (isJsonRecord(item) && item.type === 'delete') return deletionRejected(path)
-      return normalizeEvent(item, { source: source.name, now, times: 'processed', path })
-    }),
-  )
+  const outcomes = items.map((item, index) => {
+    const path = single ? '' : String(index)
+    if (isJsonRecord(item) && item.type === 'delete') return deletionRejected(path)
+    return normalizeEvent(item, { source: source.name, now, times: 'processed', path })
+  })
   return queueAndAnswer(c, source.name, outcomes, single ? 'single' : 'list')
 }

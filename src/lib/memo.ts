@@ -8,8 +8,10 @@
 const MAX_CACHED_KEY_LENGTH = 128
 const MAX_CACHED_KEYS = 2048
 
-/** A string conversion with a bounded cache (cleared when full, so hostile keys cannot grow it). */
-export function memoizeString<R extends string>(convert: (input: string) => R): (input: string) => R {
+/** A function of a string with a bounded cache (cleared when full, so hostile keys cannot grow it). */
+export function memoizeString<R extends string | number>(
+  convert: (input: string) => R,
+): (input: string) => R {
   const cache = new Map<string, R>()
   return (input) => {
     if (input.length > MAX_CACHED_KEY_LENGTH) return convert(input)

@@ -55,6 +55,33 @@ describe('a batch with bad events', () => {
   })
 })
 
+describe('the type of a call', () => {
+  it.each([
+    ['an unknown type', 'purchase'],
+    ['a name Object.prototype holds', 'constructor'],
+    ['no type', undefined],
+  ])('rejects %s with the list of call types, at batch.N.type', async (_name, type) => {
+    const response = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: 'u', event: 'Good' },
+        { type, userId: 'u', event: 'E' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { rejected: unknown[] }).rejected).toEqual([
+      {
+        index: 1,
+        issues: [
+          {
+            path: 'batch.1.type',
+            message: 'type must be one of identify, track, page, screen, group, alias',
+          },
+        ],
+      },
+    ])
+  })
+})
+
 describe('a body that is not a batch', () => {
   it.each([
     ['an array', [{ type: 'track', userId: 'u', event: 'E' }], 'batch'],
