@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import * as v from 'valibot'
 import { type InputIssue, toInputIssues } from '../errors'
 import { EARLIEST_ISO_MS, isoFromMilliseconds, LATEST_ISO_MS } from '../lib/iso-time'
 import { parseSegmentEvent, type SegmentEvent } from '../segment/schema'
