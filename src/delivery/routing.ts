@@ -1,14 +1,18 @@
 import type { DestinationConfig, SourceConfig } from '../config/schema'
 import { findDestination } from '../destinations/registry'
 import type { DestinationDefinition, DropReason } from '../destinations/types'
+import { memoizeByObject } from '../lib/memo'
 import type { SegmentEvent } from '../segment/schema'
+
+/** A destination an event is delivered to: its code and its config. */
+interface DeliveryTarget {
+  definition: DestinationDefinition<unknown>
+  config: DestinationConfig
+}
 
 /** Where one event goes for one destination: to its `deliver`, or straight to the ledger as a drop. */
 export type RoutingDecision =
-  | {
-      destination: string
-      deliver: { definition: DestinationDefinition<unknown>; config: DestinationConfig }
-    }
+  | { destination: string; deliver: DeliveryTarget }
   | { destination: string; drop: DropReason }
 
 /**
@@ -19,6 +23,33 @@ export function integrationEnabled(integrations: SegmentEvent['integrations'], d
   const value = integrations?.[destination] ?? integrations?.All
   return value !== false
 }
+
+/** The decisions one enabled destination can get, made once: they are the same for every event. */
+interface RouteTarget {
+  destination: string
+  /** Undefined for a destination removed from the code since the config was saved. */
+  deliver: { destination: string; deliver: DeliveryTarget } | undefined
+  integrationsOff: RoutingDecision
+  unsupportedCall: RoutingDecision
+  unknownDestination: RoutingDecision
+}
+
+/** A source's enabled destinations, worked out once per config object (configs are replaced, never edited). */
+const routeTargetsOf = memoizeByObject((source: SourceConfig): readonly RouteTarget[] =>
+  Object.entries(source.destinations)
+    .filter(([, config]) => config.enabled)
+    .map(([destination, config]) => {
+      const definition = findDestination(destination)
+      const drop = (reason: DropReason): RoutingDecision => Object.freeze({ destination, drop: reason })
+      return {
+        destination,
+        deliver: definition && Object.freeze({ destination, deliver: Object.freeze({ definition, config }) }),
+        integrationsOff: drop('integrations_off'),
+        unsupportedCall: drop('unsupported_call'),
+        unknownDestination: drop('unknown_destination'),
+      }
+    }),
+)
 
 /**
  * Routes an event to every enabled destination of its source (or only those a
@@ -32,16 +63,15 @@ export function routeEvent(
   only?: readonly string[],
 ): RoutingDecision[] {
   const decisions: RoutingDecision[] = []
-  for (const [destination, config] of Object.entries(source.destinations)) {
-    if (!config.enabled || (only && !only.includes(destination))) continue
-    const definition = findDestination(destination)
+  for (const target of routeTargetsOf(source)) {
+    if (only && !only.includes(target.destination)) continue
     // Config validation rejects unknown names; a destination removed from the code since is dropped visibly.
-    if (!definition) decisions.push({ destination, drop: 'unknown_destination' })
-    else if (!integrationEnabled(event.integrations, destination))
-      decisions.push({ destination, drop: 'integrations_off' })
-    else if (!definition.accepts.includes(event.type))
-      decisions.push({ destination, drop: 'unsupported_call' })
-    else decisions.push({ destination, deliver: { definition, config } })
+    const { deliver } = target
+    if (!deliver) decisions.push(target.unknownDestination)
+    else if (!integrationEnabled(event.integrations, target.destination))
+      decisions.push(target.integrationsOff)
+    else if (!deliver.deliver.definition.accepts.includes(event.type)) decisions.push(target.unsupportedCall)
+    else decisions.push(deliver)
   }
   return decisions
 }

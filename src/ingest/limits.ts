@@ -52,6 +52,17 @@ export function jsonStringBytes(value: string): number {
 /** Keys repeat from event to event (`type`, `userId`, trait names): their sizes are cached. */
 const keyBytes = memoizeString(jsonStringBytes)
 
+/**
+ * True when every string a JSON text holds, keys included, is written in JSON as its
+ * characters between quotes, one byte each: the text is ASCII (as many UTF-8 bytes as
+ * characters) and has no backslash, so no escape (a `"` inside a string needs one, and
+ * raw control characters are not JSON). Two cheap checks of a request's text then spare
+ * `measureJson` a test of each of its strings.
+ */
+export function holdsOnlyPlainStrings(jsonText: string, utf8Bytes: number): boolean {
+  return utf8Bytes === jsonText.length && !jsonText.includes('\\')
+}
+
 /** True when a parsed JSON value nests more than `max` objects or arrays deep. Never recurses past `max`. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
   return measureJson(value, max) === TOO_DEEP
@@ -65,16 +76,18 @@ export const TOO_DEEP = -1
  * TOO_DEEP when it nests more than `maxDepth` objects or arrays. One walk does
  * both limit checks without building the JSON text, and never recurses past
  * `maxDepth`. Values JSON cannot hold (undefined, functions) are skipped in
- * objects and count as `null` in arrays, as JSON.stringify does.
+ * objects and count as `null` in arrays, as JSON.stringify does. With
+ * `plainStrings` (the value came from a text `holdsOnlyPlainStrings` passed),
+ * a string's size is its length plus the quotes.
  */
-export function measureJson(value: unknown, maxDepth: number): number {
-  return measure(value, 1, maxDepth)
+export function measureJson(value: unknown, maxDepth: number, plainStrings = false): number {
+  return measure(value, 1, maxDepth, plainStrings)
 }
 
-function measure(value: unknown, depth: number, max: number): number {
+function measure(value: unknown, depth: number, max: number, plain: boolean): number {
   switch (typeof value) {
     case 'string':
-      return jsonStringBytes(value)
+      return plain ? value.length + 2 : jsonStringBytes(value)
     case 'number':
       // JSON writes finite numbers as String does, and the others as null.
       return Number.isFinite(value) ? String(value).length : 4
@@ -90,7 +103,7 @@ function measure(value: unknown, depth: number, max: number): number {
   if (Array.isArray(value)) {
     let total = value.length === 0 ? 2 : value.length + 1 // brackets and commas
     for (const item of value) {
-      const size = measure(item, depth + 1, max)
+      const size = measure(item, depth + 1, max, plain)
       if (size === TOO_DEEP) return TOO_DEEP
       total += size
     }
@@ -102,9 +115,9 @@ function measure(value: unknown, depth: number, max: number): number {
   for (const key in record) {
     const item = record[key]
     if (item === undefined || typeof item === 'function') continue
-    const size = measure(item, depth + 1, max)
+    const size = measure(item, depth + 1, max, plain)
     if (size === TOO_DEEP) return TOO_DEEP
-    total += keyBytes(key) + 1 + size + 1 // "key":value and , or }
+    total += (plain ? key.length + 2 : keyBytes(key)) + 1 + size + 1 // "key":value and , or }
     members += 1
   }
   return members === 0 ? 2 : total

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto'
 import { type InputIssue, toInputIssues } from '../errors'
-import { EARLIEST_ISO_MS, isoFromMilliseconds, LATEST_ISO_MS } from '../lib/iso-time'
+import {
+  canonicalIsoMilliseconds,
+  EARLIEST_ISO_MS,
+  isoFromMilliseconds,
+  LATEST_ISO_MS,
+} from '../lib/iso-time'
 import { parseSegmentEvent, type SegmentEvent } from '../segment/schema'
 import {
   DEPTH_LIMIT_NAME,
@@ -37,6 +42,8 @@ export interface NormalizeOptions {
   times: 'tracking' | 'processed'
   /** Where issues are reported: `batch.3`, `0`, or `` for a lone event. */
   path: string
+  /** The request's JSON text `holdsOnlyPlainStrings`: sizes are measured without testing each string. */
+  plainStrings?: boolean
   defaults?: BatchDefaults
 }
 
@@ -60,7 +67,7 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
 
   // Measured before our own stamps, as the client libraries measure, so whatever
   // they let through passes; the merged batch context counts because it is queued.
-  const bytes = measureJson(merged, MAX_EVENT_DEPTH)
+  const bytes = measureJson(merged, MAX_EVENT_DEPTH, options.plainStrings)
   if (bytes === TOO_DEEP) {
     const message = `the event exceeds the limit of ${DEPTH_LIMIT_NAME}`
     return {
@@ -196,7 +203,8 @@ function correctedTimestamp(
 ): string {
   if (originalTimestamp === undefined) return receivedAt
   if (sentAt === undefined) return originalTimestamp
-  const ms = parseRequestTime(receivedAt) - (parseRequestTime(sentAt) - Date.parse(originalTimestamp))
+  const happenedAt = canonicalIsoMilliseconds(originalTimestamp) ?? Date.parse(originalTimestamp)
+  const ms = parseRequestTime(receivedAt) - (parseRequestTime(sentAt) - happenedAt)
   // Valid by the schema's pattern yet unparsable here (e.g. a `+05` offset), or pushed out of range by a spoofed clock.
   if (!Number.isFinite(ms) || ms < EARLIEST_ISO_MS || ms > LATEST_ISO_MS) return originalTimestamp
   return isoFromMilliseconds(ms)

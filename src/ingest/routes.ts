@@ -2,10 +2,16 @@ import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import type { AppEnv } from '../env'
 import { RouterError, toInputIssues } from '../errors'
-import { readJsonBody } from '../lib/body'
+import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
 import { type CallType, IntegrationsSchema, IsoDate, JsonObject } from '../segment/schema'
 import { queueAndAnswer } from './accept'
-import { BATCH_LIMIT_NAME, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, REQUEST_LIMIT_NAME } from './limits'
+import {
+  BATCH_LIMIT_NAME,
+  holdsOnlyPlainStrings,
+  MAX_BATCH_EVENTS,
+  MAX_REQUEST_BYTES,
+  REQUEST_LIMIT_NAME,
+} from './limits'
 import { isJsonRecord, normalizeEvent } from './normalize'
 import { handleWebhook } from './webhook'
 import { sourceFromBody, sourceFromHeader } from './write-key'
@@ -46,13 +52,16 @@ const BatchEnvelopeSchema = v.looseObject({
  */
 async function readTrackingRequest(c: Context<AppEnv>) {
   const fromHeader = await sourceFromHeader(c.env, c.req.header('authorization'))
-  const body = await readJsonBody(c.req.raw, { maxBytes: MAX_REQUEST_BYTES, limitName: REQUEST_LIMIT_NAME })
+  const bytes = await readBodyBytes(c.req.raw, { maxBytes: MAX_REQUEST_BYTES, limitName: REQUEST_LIMIT_NAME })
+  const text = decodeBodyText(bytes)
+  const body = parseJsonText(text)
   const source = fromHeader ?? (await sourceFromBody(c.env, body))
-  return { body, source, now: new Date().toISOString() }
+  const plainStrings = holdsOnlyPlainStrings(text, bytes.byteLength)
+  return { body, source, now: new Date().toISOString(), plainStrings }
 }
 
 async function handleBatch(c: Context<AppEnv>): Promise<Response> {
-  const { body, source, now } = await readTrackingRequest(c)
+  const { body, source, now, plainStrings } = await readTrackingRequest(c)
   const envelope = v.safeParse(BatchEnvelopeSchema, body)
   if (!envelope.success) {
     throw new RouterError(400, 'invalid_batch', 'the batch is invalid', toInputIssues(envelope.issues))
@@ -60,16 +69,29 @@ async function handleBatch(c: Context<AppEnv>): Promise<Response> {
   const { batch, sentAt, context, integrations } = envelope.output
   const defaults = { sentAt, context, integrations }
   const outcomes = batch.map((item, index) =>
-    normalizeEvent(item, { source: source.name, now, times: 'tracking', path: `batch.${index}`, defaults }),
+    normalizeEvent(item, {
+      source: source.name,
+      now,
+      times: 'tracking',
+      path: `batch.${index}`,
+      defaults,
+      plainStrings,
+    }),
   )
   return queueAndAnswer(c, source.name, outcomes, 'list')
 }
 
 async function handleSingle(c: Context<AppEnv>, type: CallType): Promise<Response> {
-  const { body, source, now } = await readTrackingRequest(c)
+  const { body, source, now, plainStrings } = await readTrackingRequest(c)
   // The path names the call; a body `type` that disagrees would only be a client bug.
   const item = isJsonRecord(body) ? { ...body, type } : body
-  const outcome = normalizeEvent(item, { source: source.name, now, times: 'tracking', path: '' })
+  const outcome = normalizeEvent(item, {
+    source: source.name,
+    now,
+    times: 'tracking',
+    path: '',
+    plainStrings,
+  })
   return queueAndAnswer(c, source.name, [outcome], 'single')
 }
 

@@ -72,16 +72,24 @@ export async function readBodyBytes(request: Request, limits: BodyLimits): Promi
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
-/** Parses bytes as JSON whatever the Content-Type says; 400 naming what is wrong otherwise. */
-export function parseJsonBytes(bytes: Uint8Array): unknown {
+/** A body's UTF-8 text; 400 when it is empty or not UTF-8. */
+export function decodeBodyText(bytes: Uint8Array): string {
   if (bytes.byteLength === 0)
     throw new RouterError(400, 'invalid_json', 'the request body is empty; a JSON body is required')
-  let text: string
   try {
-    text = decoder.decode(bytes)
+    return decoder.decode(bytes)
   } catch {
     throw new RouterError(400, 'invalid_json', 'the request body is not valid UTF-8')
   }
+}
+
+/** Parses bytes as JSON whatever the Content-Type says; 400 naming what is wrong otherwise. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  return parseJsonText(decodeBodyText(bytes))
+}
+
+/** Parses a body's text as JSON; 400 naming what is wrong otherwise. */
+export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {

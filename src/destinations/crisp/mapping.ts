@@ -3,6 +3,7 @@
  * routes (partners.md §2.3); every `{people_id}` route also takes the person's
  * email (§2.4), which is how we address people (Crisp has no external-id field).
  */
+import { memoizeString } from '../../lib/memo'
 import type { EventOf } from '../../segment/schema'
 import { sanitizeKey } from '../shared/keys'
 import {
@@ -49,12 +50,11 @@ export function normalizeEmail(value: unknown): string | undefined {
 export function nicknameFromTraits(traits: Record<string, unknown>): string | undefined {
   const name = textValue(traits.name)
   if (name) return name
-  const parts = [
-    textValue(traits.firstName ?? traits.first_name),
-    textValue(traits.lastName ?? traits.last_name),
-  ]
-  const joined = parts.filter((part) => part !== undefined).join(' ')
-  return joined === '' ? undefined : joined
+  // textValue never gives '': each part is a word or missing.
+  const first = textValue(traits.firstName ?? traits.first_name)
+  const last = textValue(traits.lastName ?? traits.last_name)
+  if (first === undefined) return last
+  return last === undefined ? first : `${first} ${last}`
 }
 
 /**
@@ -79,7 +79,7 @@ export function mapTraitsToProfileCard(
 
 /** True when the card would change something beyond the email it is addressed by. */
 export function cardHasPersonFields(card: CrispProfileCard): boolean {
-  return Object.keys(card.person).length > 0
+  return hasKeys(card.person)
 }
 
 /**
@@ -127,8 +127,11 @@ export function trackIdentity(
   return email ? { kind: 'email', email } : { kind: 'none' }
 }
 
+/** A source's website id is the same on every request: escaped once. */
+const escapedWebsiteId = memoizeString((websiteId) => encodeURIComponent(websiteId))
+
 function peoplePath(websiteId: string, rest: string): string {
-  return `/v1/website/${encodeURIComponent(websiteId)}/people/${rest}`
+  return `/v1/website/${escapedWebsiteId(websiteId)}/people/${rest}`
 }
 
 export function createProfileRequest(websiteId: string, card: CrispProfileCard): PartnerRequest {

@@ -8,7 +8,13 @@ import { memoizeString } from '../../lib/memo'
 import type { EventOf } from '../../segment/schema'
 import { ENGAGE_AUDIENCE_EVENTS, ecommerceEventsOf } from '../../segment/spec-events'
 import { sanitizeKey } from '../shared/keys'
-import { flattenValues, isoToUnixSeconds, isPlainObject, type ScalarOrList } from '../shared/values'
+import {
+  flattenValues,
+  isoToUnixSeconds,
+  isPlainObject,
+  type ScalarOrList,
+  type ScalarValue,
+} from '../shared/values'
 import type { DeliveryOutcome, PartnerRequest } from '../types'
 import type { CrossingMindsSettings } from './settings'
 
@@ -74,12 +80,13 @@ function scalarType(item: unknown): string {
 
 export function inferPropertySpec(name: string, value: ScalarOrList): UserPropertyValue | undefined {
   if (!Array.isArray(value)) return { spec: { name, valueType: scalarType(value), repeated: false }, value }
-  if (value.length === 0) return undefined
-  const types = new Set(value.map(scalarType))
+  const first = value[0]
+  if (first === undefined) return undefined
+  const valueType = scalarType(first)
   // A mixed list cannot be one typed property: keep it as text.
-  if (types.size > 1)
+  if (value.some((item) => scalarType(item) !== valueType))
     return { spec: { name, valueType: 'unicode', repeated: true }, value: value.map((item) => String(item)) }
-  return { spec: { name, valueType: scalarType(value[0]), repeated: true }, value }
+  return { spec: { name, valueType, repeated: true }, value }
 }
 
 /**
@@ -172,8 +179,14 @@ function conformScalar(
 export function conformToDeclared(value: ScalarOrList, declared: PropertySpec): ScalarOrList | undefined {
   if (Array.isArray(value)) {
     if (!declared.repeated) return undefined
-    const items = value.map((item) => conformScalar(item, declared.valueType))
-    return items.every((item) => item !== undefined) ? (items as ScalarOrList) : undefined
+    // One pass, stopping at the first item that does not fit: the whole list is then left out.
+    const items: ScalarValue[] = []
+    for (const item of value) {
+      const conformed = conformScalar(item, declared.valueType)
+      if (conformed === undefined) return undefined
+      items.push(conformed)
+    }
+    return items
   }
   const scalar = conformScalar(value, declared.valueType)
   if (scalar === undefined) return undefined
@@ -303,10 +316,12 @@ export function productIdsOf(properties: Record<string, unknown> | undefined): s
   const single = productIdOf(properties?.product_id)
   if (single) return [single]
   const products = Array.isArray(properties?.products) ? properties.products : []
-  const ids = products.map((product) =>
-    isPlainObject(product) ? productIdOf(product.product_id) : undefined,
-  )
-  return [...new Set(ids.filter((id): id is string => id !== undefined))]
+  const ids = new Set<string>()
+  for (const product of products) {
+    const id = isPlainObject(product) ? productIdOf(product.product_id) : undefined
+    if (id !== undefined) ids.add(id)
+  }
+  return [...ids]
 }
 
 /** Event timestamp in Unix seconds (the partner's `timestamp` is seconds, float allowed). */
@@ -400,21 +415,24 @@ export function buildInteractionsRequest(plans: readonly EncodedInteractionPlan[
   const [first] = plans
   if (!first) throw new Error('buildInteractionsRequest needs at least one plan')
   const singleSubject = plans.every((plan) => plan.subjectForPath === first.subjectForPath)
-  const collection = first.kind === 'user' ? 'users' : 'sessions'
-  if (singleSubject)
+  // Plain loops, not `flatMap`: a slow generic path in V8, and this runs once per track.
+  const interactions: object[] = []
+  if (singleSubject) {
+    for (const plan of plans) for (const interaction of plan.interactions) interactions.push(interaction)
+    const collection = first.kind === 'user' ? 'users' : 'sessions'
     return {
       method: 'POST',
       path: `/v1/${collection}/${first.subjectForPath}/interactions-bulk/`,
-      body: { interactions: plans.flatMap((plan) => plan.interactions) },
+      body: { interactions },
     }
+  }
   const subjectKey = first.kind === 'user' ? 'user_id' : 'session_id'
+  for (const plan of plans)
+    for (const interaction of plan.interactions)
+      interactions.push({ [subjectKey]: plan.subjectForBody, ...interaction })
   return {
     method: 'POST',
     path: first.kind === 'user' ? '/v1/interactions-bulk/' : '/v1/sessions-interactions-bulk/',
-    body: {
-      interactions: plans.flatMap((plan) =>
-        plan.interactions.map((interaction) => ({ [subjectKey]: plan.subjectForBody, ...interaction })),
-      ),
-    },
+    body: { interactions },
   }
 }

@@ -1,3 +1,4 @@
+import { memoizeByObject } from '../../lib/memo'
 import { classifyResponse } from '../classify'
 import { isPlainObject } from '../shared/values'
 import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
@@ -6,9 +7,11 @@ import type { CrowdPowerSettings } from './settings'
 /** The public Beacon API, which takes the project public key (partners.md §3.2). */
 export const CROWDPOWER_BEACON_ORIGIN = 'https://beacon.crowdpower.io'
 
-export function crowdPowerHeaders(settings: CrowdPowerSettings): Record<string, string> {
-  return { authorization: `Bearer ${settings.apiKey}` }
-}
+/** The bearer header, computed once per settings object, read-only. */
+export const crowdPowerHeaders = memoizeByObject(
+  (settings: CrowdPowerSettings): Readonly<Record<string, string>> =>
+    Object.freeze({ authorization: `Bearer ${settings.apiKey}` }),
+)
 
 export function sendToCrowdPower(
   context: DeliveryContext<CrowdPowerSettings>,

@@ -82,24 +82,36 @@ export function toCrowdPowerAttributes(
 ): Record<string, unknown> {
   const output: Record<string, unknown> = {}
   for (const rawKey in input) {
-    if (skip?.has(rawKey)) continue
-    const value = input[rawKey]
-    const key = toSnakeCase(rawKey)
-    if (key === '' || value === null || value === undefined) continue
-    if (key.endsWith('_at') || key === 'at') {
-      const seconds = unixSeconds(value)
-      if (seconds !== undefined) output[key] = seconds
-      continue
-    }
-    const dateSeconds = key.endsWith('_date') ? isoToUnixSeconds(value) : undefined
-    if (dateSeconds !== undefined) output[`${key.slice(0, -'_date'.length)}_at`] = dateSeconds
-    else output[key] = convertNested(value)
+    if (!skip?.has(rawKey)) addAttribute(output, rawKey, input[rawKey])
   }
   return output
 }
 
+/**
+ * One trait or property, converted into `output` (see `toCrowdPowerAttributes`). A later
+ * key that snake-cases to the same name overwrites the value, in the first one's place.
+ * Assigning is safe: a snake_cased key never starts with `_`, so it is never `__proto__`.
+ */
+function addAttribute(output: Record<string, unknown>, rawKey: string, value: unknown): void {
+  const key = toSnakeCase(rawKey)
+  if (key === '' || value === null || value === undefined) return
+  if (key.endsWith('_at') || key === 'at') {
+    const seconds = unixSeconds(value)
+    if (seconds !== undefined) output[key] = seconds
+    return
+  }
+  const dateSeconds = key.endsWith('_date') ? isoToUnixSeconds(value) : undefined
+  if (dateSeconds !== undefined) output[`${key.slice(0, -'_date'.length)}_at`] = dateSeconds
+  else output[key] = convertNested(value)
+}
+
 function convertNested(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((entry) => entry !== null).map(convertNested)
+  if (Array.isArray(value)) {
+    // One pass, no intermediate arrays: nulls are left out, as everywhere else.
+    const converted: unknown[] = []
+    for (const entry of value) if (entry !== null) converted.push(convertNested(entry))
+    return converted
+  }
   if (isPlainObject(value)) return toCrowdPowerAttributes(value)
   return value
 }
@@ -136,7 +148,7 @@ export function mapIdentifyToCustomer(event: EventOf<'identify'>, user: CrowdPow
   const ip = textValue(event.context?.ip)
   const custom = toCrowdPowerAttributes(traits, CUSTOMER_FIELD_TRAITS)
   // Assigned field by field: conditional spreads cost an object each, on every identify.
-  const customer: CrowdPowerCustomer = { ...user }
+  const customer: CrowdPowerCustomer = userFields(user)
   if (email !== undefined) customer.email = email
   if (name !== undefined) customer.name = name
   if (firstName !== undefined) customer.first_name = firstName
@@ -149,7 +161,7 @@ export function mapIdentifyToCustomer(event: EventOf<'identify'>, user: CrowdPow
 }
 
 function createdAt(event: SegmentEvent): number {
-  return Math.floor(Date.parse(event.timestamp) / 1000)
+  return isoToUnixSeconds(event.timestamp) ?? Math.floor(Date.parse(event.timestamp) / 1000)
 }
 
 /** Segment revenue → an integer amount in the smallest currency unit, per the `revenueUnit` setting. */
@@ -179,11 +191,18 @@ export function mapTrack(
     }
     return { route: 'charges', user, charge: { amount, created_at: createdAt(event) } }
   }
-  return { route: 'events', user, event: crowdPowerEvent(event.event, event.properties ?? {}, event) }
+  const properties = toCrowdPowerAttributes(event.properties ?? {})
+  return { route: 'events', user, event: crowdPowerEvent(event.event, properties, event) }
 }
 
 /** Spec page properties that `context.page` also carries. */
 const PAGE_RESERVED_PROPERTIES = ['url', 'path', 'title', 'referrer', 'search'] as const
+const PAGE_RESERVED_KEYS: ReadonlySet<string> = new Set(PAGE_RESERVED_PROPERTIES)
+
+/** The page's own property when it has one (even null: it then removes the fallback), else the fallback. */
+function ownOr(properties: Record<string, unknown>, key: string, fallback: unknown): unknown {
+  return Object.hasOwn(properties, key) ? properties[key] : fallback
+}
 
 /**
  * page → event. CrowdPower's Beacon page-view endpoint is UNCONFIRMED (partners.md §3.3):
@@ -193,28 +212,34 @@ const PAGE_RESERVED_PROPERTIES = ['url', 'path', 'title', 'referrer', 'search'] 
  * missing from `properties` are taken from `context.page`.
  */
 export function mapPageToEvent(event: EventOf<'page'>): CrowdPowerEvent {
+  const properties = event.properties ?? {}
   const contextPage = isPlainObject(event.context?.page) ? event.context.page : {}
-  const reserved: Record<string, unknown> = {}
+  // The attributes of `{ name, category, ...reserved, ...properties }`, converted key by key in
+  // that object's order without building it: one copy of the properties fewer per page.
+  const attributes: Record<string, unknown> = {}
+  if (event.name) addAttribute(attributes, 'name', ownOr(properties, 'name', event.name))
+  if (event.category) addAttribute(attributes, 'category', ownOr(properties, 'category', event.category))
   for (const key of PAGE_RESERVED_PROPERTIES) {
-    const value = event.properties?.[key] ?? contextPage[key]
-    if (value !== undefined && value !== null) reserved[key] = value
+    addAttribute(attributes, key, ownOr(properties, key, contextPage[key]))
   }
-  const named: Record<string, unknown> = {}
-  if (event.name) named.name = event.name
-  if (event.category) named.category = event.category
-  // Spread, not Object.assign: a `__proto__` key from the client stays a plain key.
-  return crowdPowerEvent(PAGE_VIEWED_ACTION, { ...named, ...reserved, ...event.properties }, event)
+  for (const key in properties) {
+    const placedAbove =
+      PAGE_RESERVED_KEYS.has(key) ||
+      (key === 'name' && Boolean(event.name)) ||
+      (key === 'category' && Boolean(event.category))
+    if (!placedAbove) addAttribute(attributes, key, properties[key])
+  }
+  return crowdPowerEvent(PAGE_VIEWED_ACTION, attributes, event)
 }
 
-/** An event body: properties converted (and left out when empty), the event's time in Unix seconds. */
+/** An event body: the converted properties (left out when empty), the event's time in Unix seconds. */
 function crowdPowerEvent(
   action: string,
-  properties: Record<string, unknown>,
+  attributes: Record<string, unknown>,
   event: SegmentEvent,
 ): CrowdPowerEvent {
-  const converted = toCrowdPowerAttributes(properties)
-  return hasKeys(converted)
-    ? { action, properties: converted, created_at: createdAt(event) }
+  return hasKeys(attributes)
+    ? { action, properties: attributes, created_at: createdAt(event) }
     : { action, created_at: createdAt(event) }
 }
 
@@ -246,19 +271,41 @@ export function customersBulkRequest(customers: CrowdPowerCustomer[]): PartnerRe
   return { method: 'POST', path: '/customers/bulk', body: { customers } }
 }
 
+/**
+ * A new object holding the user's fields, to which a body's other fields are then added:
+ * what `{ ...user, ...fields }` gives, without the spreads' generic copies on every event.
+ */
+function userFields(user: CrowdPowerUser): CrowdPowerUser {
+  const fields: CrowdPowerUser = {}
+  if (user.user_id !== undefined) fields.user_id = user.user_id
+  if (user.email !== undefined) fields.email = user.email
+  return fields
+}
+
 export function eventRequest(user: CrowdPowerUser, event: CrowdPowerEvent): PartnerRequest {
-  return { method: 'POST', path: '/events', body: { ...user, ...event } }
+  const body: CrowdPowerUser & Partial<CrowdPowerEvent> = userFields(user)
+  body.action = event.action
+  if (event.properties !== undefined) body.properties = event.properties
+  body.created_at = event.created_at
+  return { method: 'POST', path: '/events', body }
 }
 
 /** `/events/bulk` is per user: the user once, then the events (§3.3). */
 export function eventsBulkRequest(user: CrowdPowerUser, events: CrowdPowerEvent[]): PartnerRequest {
-  return { method: 'POST', path: '/events/bulk', body: { ...user, events } }
+  const body: CrowdPowerUser & { events?: CrowdPowerEvent[] } = userFields(user)
+  body.events = events
+  return { method: 'POST', path: '/events/bulk', body }
 }
 
 export function chargeRequest(user: CrowdPowerUser, charge: CrowdPowerCharge): PartnerRequest {
-  return { method: 'POST', path: '/charges', body: { ...user, ...charge } }
+  const body: CrowdPowerUser & Partial<CrowdPowerCharge> = userFields(user)
+  body.amount = charge.amount
+  body.created_at = charge.created_at
+  return { method: 'POST', path: '/charges', body }
 }
 
 export function chargesBulkRequest(user: CrowdPowerUser, charges: CrowdPowerCharge[]): PartnerRequest {
-  return { method: 'POST', path: '/charges/bulk', body: { ...user, charges } }
+  const body: CrowdPowerUser & { charges?: CrowdPowerCharge[] } = userFields(user)
+  body.charges = charges
+  return { method: 'POST', path: '/charges/bulk', body }
 }

@@ -2,7 +2,9 @@ import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { classifyCrowdPowerResponse } from '../../../src/destinations/crowdpower/client'
 import {
+  chargeRequest,
   customersBulkRequest,
+  eventRequest,
   eventsBulkRequest,
   mapEventToCrowdPower,
   revenueToAmount,
@@ -239,6 +241,58 @@ describe('CrowdPower track and page', () => {
     })
   })
 
+  it('reads created_at and date attributes exactly as Date.parse would, in every ISO form', () => {
+    const timestamps = [
+      '2024-05-01T10:00:00.000Z',
+      '2024-05-01T10:00:00Z',
+      '2024-05-01T10:00:00.999Z',
+      '1969-12-31T23:59:59.500Z',
+      '0050-01-01T00:00:00.000Z',
+      // Past the month's end rolls over to the next month, as Date.parse does.
+      '2023-02-29T12:00:00.000Z',
+      '2024-04-31T00:00:00Z',
+      '2024-01-01T24:00:00Z',
+      '2024-05-01T12:00:00.123456Z',
+      '2024-05-01T12:00:00+02:00',
+    ]
+    for (const timestamp of timestamps) {
+      const seconds = Math.floor(Date.parse(timestamp) / 1000)
+      const event = segmentEvent('track', { userId: 'u', event: 'Signed Up', timestamp })
+      expect(mapEventToCrowdPower(event, minor)).toMatchObject({ event: { created_at: seconds } })
+      expect(toCrowdPowerAttributes({ seenAt: timestamp, trialDate: timestamp })).toEqual({
+        seen_at: seconds,
+        trial_at: seconds,
+      })
+    }
+  })
+
+  it('keeps the page property order: name, category, reserved, then the rest; own properties win', () => {
+    const properties = JSON.parse(
+      '{"2":"two","$3":"three","title":"T","url":null,"name":"override","planShown":"pro","__proto__":{"a":1},"Category":"C"}',
+    )
+    const event = segmentEvent('page', {
+      userId: 'u-1',
+      name: 'Pricing',
+      category: 'Docs',
+      properties,
+      context: { page: { url: 'https://acme.test/', path: '/ctx', title: 'ignored', search: '?q' } },
+    })
+    const call = mapEventToCrowdPower(event, minor)
+    expect(call.route === 'events' && JSON.stringify(call.event.properties)).toBe(
+      JSON.stringify({
+        2: 'two',
+        3: 'three',
+        name: 'override',
+        category: 'C',
+        path: '/ctx',
+        title: 'T',
+        search: '?q',
+        plan_shown: 'pro',
+        proto: { a: 1 },
+      }),
+    )
+  })
+
   it('drops group (and any call it does not take) as unsupported_call', () => {
     expect(mapEventToCrowdPower(segmentEvent('group', { userId: 'u', groupId: 'g' }), minor)).toMatchObject({
       route: 'drop',
@@ -259,6 +313,16 @@ describe('CrowdPower requests and errors', () => {
       path: '/events/bulk',
       body: { user_id: 'a', events: [{ action: 'X', created_at: 1 }] },
     })
+  })
+
+  it('puts the user first in single bodies, as partners see them', () => {
+    const event = { action: 'X', properties: { a: 1 }, created_at: 1 }
+    expect(JSON.stringify(eventRequest({ email: 'b@example.com' }, event).body)).toBe(
+      '{"email":"b@example.com","action":"X","properties":{"a":1},"created_at":1}',
+    )
+    expect(JSON.stringify(chargeRequest({ user_id: 'a' }, { amount: 5, created_at: 1 }).body)).toBe(
+      '{"user_id":"a","amount":5,"created_at":1}',
+    )
   })
 
   it("keeps CrowdPower's message as the reason of a permanent failure", () => {
