@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { cors } from 'hono/cors'
 import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
@@ -7,6 +6,7 @@ import { replayRoutes } from './admin/replay'
 import { dashboardRoutes } from './dashboard/routes'
 import type { AppEnv } from './env'
 import { RouterError, renderError } from './errors'
+import { trackingApiCors } from './ingest/cors'
 import { ingestRoutes } from './ingest/routes'
 
 /** The router's HTTP surface. Each concern mounts its own small Hono app. */
@@ -14,15 +14,7 @@ export const app = new Hono<AppEnv>()
 
 app.get('/health', (c) => c.json({ ok: true }))
 
-// Browser libraries post from any site; the write key, not the origin, authenticates.
-app.use(
-  '/v1/*',
-  cors({
-    origin: '*',
-    allowMethods: ['POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Authorization', 'X-Retry-Count'],
-  }),
-)
+app.use('/v1/*', trackingApiCors)
 app.route('/', ingestRoutes)
 
 const admin = new Hono<AppEnv>()

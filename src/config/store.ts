@@ -1,5 +1,6 @@
 import type { Bindings } from '../env'
-import { secretsEqual } from '../lib/crypto'
+import { secretBytesEqual } from '../lib/crypto'
+import { memoizeByObject } from '../lib/memo'
 import { type RouterConfig, type SourceConfig, validateConfig } from './schema'
 
 /** KV key of the config document in the CONFIG namespace (docs/storage.md). */
@@ -50,11 +51,19 @@ export async function saveConfig(env: Bindings, raw: unknown, config: RouterConf
   cache = { raw, config, loadedAt: Date.now() }
 }
 
+const encoder = new TextEncoder()
+
+/** Each source's write key as bytes, encoded once per loaded config instead of on every request. */
+const encodedWriteKeys = memoizeByObject((config: RouterConfig) =>
+  config.sources.map((source) => ({ source, key: encoder.encode(source.writeKey) })),
+)
+
 /** Finds the source a write key belongs to, comparing every key in constant time. */
 export function findSourceByWriteKey(config: RouterConfig, writeKey: string): SourceConfig | undefined {
+  const given = encoder.encode(writeKey)
   let found: SourceConfig | undefined
-  for (const source of config.sources) {
-    if (secretsEqual(writeKey, source.writeKey) && !found) found = source
+  for (const { source, key } of encodedWriteKeys(config)) {
+    if (secretBytesEqual(given, key) && !found) found = source
   }
   return found
 }

@@ -4,6 +4,10 @@ import type { Bindings } from '../env'
 import { RouterError } from '../errors'
 import { isJsonRecord } from './normalize'
 
+const utf8 = new TextDecoder()
+/** A byte of a multi-byte UTF-8 character, as `atob` gives it. Without one, the bytes are the key's ASCII. */
+const NON_ASCII_BYTE = /[\x80-\xff]/
+
 /**
  * The write key in `Authorization: Basic base64("writeKey:")`. The colon is
  * optional: some old clients encode the bare key. Anything else (Bearer, bad
@@ -12,13 +16,15 @@ import { isJsonRecord } from './normalize'
 function writeKeyFromBasic(authorization: string | undefined): string | undefined {
   const match = authorization?.match(/^Basic\s+(\S+)\s*$/i)
   if (!match?.[1]) return undefined
-  let decoded: string
+  let binary: string
   try {
-    const binary = atob(match[1])
-    decoded = new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)))
+    binary = atob(match[1])
   } catch {
     return undefined
   }
+  const decoded = NON_ASCII_BYTE.test(binary)
+    ? utf8.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)))
+    : binary
   const colon = decoded.indexOf(':')
   const user = colon === -1 ? decoded : decoded.slice(0, colon)
   return user === '' ? undefined : user

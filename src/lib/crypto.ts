@@ -2,8 +2,11 @@ const encoder = new TextEncoder()
 
 /** Compares two secrets in constant time (for equal lengths; a length mismatch is not secret). */
 export function secretsEqual(given: string, expected: string): boolean {
-  const a = encoder.encode(given)
-  const b = encoder.encode(expected)
+  return secretBytesEqual(encoder.encode(given), encoder.encode(expected))
+}
+
+/** `secretsEqual` for secrets already encoded (e.g. once per config rather than per comparison). */
+export function secretBytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) {
     // Still spend the comparison so timing does not depend on where the strings differ.
     crypto.subtle.timingSafeEqual(b, b)

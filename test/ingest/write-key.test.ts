@@ -33,6 +33,15 @@ describe('accepted write keys', () => {
     expect(queue.messages()[0]?.source).toBe('app')
   })
 
+  it('takes a Basic username that is not ASCII, sent as UTF-8', async () => {
+    const key = 'wk_clé_ünïcode_1'
+    await putConfig({ sources: [WEB, { name: 'intl', writeKey: key, destinations: {} }] })
+    const utf8 = String.fromCharCode(...new TextEncoder().encode(`${key}:`))
+    const queue = spyOnQueue()
+    expect((await postBatch({ batch: [event] }, `Basic ${btoa(utf8)}`)).status).toBe(200)
+    expect(queue.messages()[0]?.source).toBe('intl')
+  })
+
   it('takes writeKey from the body, and does not queue it', async () => {
     const queue = spyOnQueue()
     const response = await postBatch({
