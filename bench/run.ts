@@ -234,6 +234,9 @@ function combine(runs: LoadResult[]): LoadResult {
   }
 }
 
+/** The parse-only runs measured beside the queue floor (kept apart from the target's ABBA runs). */
+const FLOOR_REFERENCE = '/v1/batch beside the floor'
+
 /**
  * Router and baseline side by side: for each route, path (socket or dev proxy) and
  * connection count, router, baseline, baseline, router (ABBA, so a drift in the
@@ -289,17 +292,25 @@ async function ingest(router: DevWorker, baseline: DevWorker, fullRouter: DevWor
       }
     }
   }
-  // The queue floor, and the router with its real consumer competing in the same process, for the record.
-  for (const [worker, route] of [
-    [baseline, '/enqueue/v1/batch'],
-    [fullRouter, '/v1/batch'],
-  ] as const) {
-    await once(worker, 'socket', route, 10, ingestBatches, 20, 1)
-    for (const connections of [10, 50]) {
-      const first = await once(worker, 'socket', route, connections, ingestBatches, 20)
-      const second = await once(worker, 'socket', route, connections, ingestBatches, 20)
-      record(worker, 'socket', route, combine([first, second]))
+  // The queue floor: the baseline worker parsing alone, then parsing and sending the events,
+  // then sending `{}`, interleaved (A B C C B A) so the three see the same machine.
+  const floorRoutes = ['/v1/batch', '/enqueue/v1/batch', '/enqueue-empty/v1/batch']
+  for (const route of floorRoutes) await once(baseline, 'socket', route, 10, ingestBatches, 20, 1)
+  for (const connections of [10, 50]) {
+    const byRoute = new Map(floorRoutes.map((route) => [route, [] as LoadResult[]]))
+    for (const route of [...floorRoutes, ...[...floorRoutes].reverse()]) {
+      byRoute.get(route)?.push(await once(baseline, 'socket', route, connections, ingestBatches, 20))
     }
+    for (const [route, pair] of byRoute) {
+      record(baseline, 'socket', route === '/v1/batch' ? FLOOR_REFERENCE : route, combine(pair))
+    }
+  }
+  // The router with its real consumer competing in the same process, for the record.
+  await once(fullRouter, 'socket', '/v1/batch', 10, ingestBatches, 20, 1)
+  for (const connections of [10, 50]) {
+    const first = await once(fullRouter, 'socket', '/v1/batch', connections, ingestBatches, 20)
+    const second = await once(fullRouter, 'socket', '/v1/batch', connections, ingestBatches, 20)
+    record(fullRouter, 'socket', '/v1/batch', combine([first, second]))
   }
   return runs
 }
@@ -839,6 +850,8 @@ async function main() {
     },
     ingest: ingestRows,
     ingestFloor: ingestRuns.filter((run) => run.route === '/enqueue/v1/batch'),
+    ingestFloorEmpty: ingestRuns.filter((run) => run.route === '/enqueue-empty/v1/batch'),
+    ingestFloorReference: ingestRuns.filter((run) => run.route === FLOOR_REFERENCE),
     ingestWithConsumer: ingestRuns.filter((run) => run.worker === 'router+consumer'),
     bindingDrift,
     leftovers,

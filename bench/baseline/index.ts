@@ -9,7 +9,8 @@
  * message's JSON text, contentType `text`), with a consumer that only acks: the
  * floor that any queue-before-200 ingest pays under `wrangler dev`, reported
  * beside the target so the router's own cost and the local queue's can be told
- * apart.
+ * apart. `POST /enqueue-empty/v1/*` sends `{}` instead of the events: what one
+ * `send` costs whatever it carries.
  */
 import { Hono } from 'hono'
 
@@ -32,6 +33,12 @@ app.post('/enqueue/v1/:path', async (c) => {
   const message = { source: 'baseline', ingestId: crypto.randomUUID(), events }
   await c.env.BASELINE_QUEUE.send(JSON.stringify(message), { contentType: 'text' })
   return c.json({ success: true, accepted: events.length, rejected: [] })
+})
+
+app.post('/enqueue-empty/v1/:path', async (c) => {
+  const body = (await c.req.json()) as { batch?: unknown[] }
+  await c.env.BASELINE_QUEUE.send('{}', { contentType: 'text' })
+  return c.json({ success: true, accepted: Array.isArray(body.batch) ? body.batch.length : 1, rejected: [] })
 })
 
 export default {
