@@ -127,6 +127,8 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
 /**
  * What the stamps can add to the measured JSON: each `"key":"value",` in full (a
  * stamp that replaces a field the client sent is counted twice), plus the coerced ids.
+ * The times are ISO-8601 strings the schema checked or we wrote, ASCII without
+ * escapes: their length plus the quotes.
  */
 function stampBytes(
   messageId: string,
@@ -135,10 +137,10 @@ function stampBytes(
   originalTimestamp: string | undefined,
   sentAt: string | undefined,
 ): number {
-  let total = COERCED_ID_BYTES + jsonStringBytes(messageId) + 13 + jsonStringBytes(receivedAt) + 14
-  total += jsonStringBytes(timestamp) + 13
-  if (originalTimestamp !== undefined) total += jsonStringBytes(originalTimestamp) + 21
-  if (sentAt !== undefined) total += jsonStringBytes(sentAt) + 10
+  let total = COERCED_ID_BYTES + jsonStringBytes(messageId) + 13 + receivedAt.length + 2 + 14
+  total += timestamp.length + 2 + 13
+  if (originalTimestamp !== undefined) total += originalTimestamp.length + 2 + 21
+  if (sentAt !== undefined) total += sentAt.length + 2 + 10
   return total
 }
 
