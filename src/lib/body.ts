@@ -45,16 +45,16 @@ async function readCapped(stream: ReadableStream<Uint8Array>, limits: BodyLimits
  * body that still carries `Content-Encoding: gzip`.
  */
 export async function readBodyBytes(request: Request, limits: BodyLimits): Promise<Uint8Array> {
-  if (!request.body) return new Uint8Array()
   const length = request.headers.get('content-length')
   const declared = length === null ? Number.NaN : Number(length)
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits)
-  // A declared length within the limit: one native read (the runtime enforces the length);
-  // otherwise (chunked) read chunk by chunk and stop as soon as the limit is passed.
-  const raw =
-    Number.isFinite(declared) && declared >= 0
-      ? new Uint8Array(await request.arrayBuffer())
-      : await readCapped(request.body, limits)
+  // A declared length within the limit: one native read (the runtime enforces the length), without
+  // touching `request.body` (workerd builds a stream object for it); otherwise (chunked, or no body)
+  // read chunk by chunk and stop as soon as the limit is passed.
+  let raw: Uint8Array
+  if (Number.isFinite(declared) && declared >= 0) raw = new Uint8Array(await request.arrayBuffer())
+  else if (request.body) raw = await readCapped(request.body, limits)
+  else return new Uint8Array()
   if (raw.byteLength > limits.maxBytes) throw tooLarge(limits)
   if (raw[0] !== GZIP_MAGIC[0] || raw[1] !== GZIP_MAGIC[1]) return raw
   try {
