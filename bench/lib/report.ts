@@ -65,6 +65,11 @@ identifies travel differently (in bulk, below). \`npm test\` covers each change,
   (as many bytes as characters) without a backslash, every string in it is written in JSON as itself
   between quotes, so \`measureJson\` counts each string's length instead of testing it; key sizes are
   cached otherwise.
+- **HTTP path** (src/ingest/cors.ts, src/config/store.ts, src/ingest/write-key.ts): the CORS header is set
+  on the final response instead of by Hono's \`cors\`, which built a placeholder Response and copied it
+  into the real one on every request; each source's write key is encoded once per loaded config (the
+  given key is still compared with every source's in constant time), and an ASCII Basic key skips
+  UTF-8 decoding; a body of declared length is read without touching \`request.body\`.
 - **Queue hand-off** (src/ingest/enqueue.ts, src/delivery/message.ts): packing uses the sizes
   normalisation measured instead of serialising every event again. A request that packs into one
   message (almost all) is queued with one \`send\` of the message's JSON text (contentType \`text\`)
@@ -76,7 +81,8 @@ identifies travel differently (in bulk, below). \`npm test\` covers each change,
 **Mapping** (src/destinations/*, src/lib/memo.ts):
 
 - Key conversions (\`toSnakeCase\`, \`sanitizeKey\`) and the Crossing Minds value-type classification are
-  memoised in bounded caches; Crisp's and Calixa's auth headers are computed once per settings object.
+  memoised in bounded caches; Crisp's, Calixa's and CrowdPower's auth headers are computed once per
+  settings object.
 - Dates are recognised by their shape before any regex or \`Date.parse\`, and parsed once.
 - Flattening and attribute conversion skip the partner's named fields in the same pass instead of
   copying the traits first (\`Object.fromEntries(Object.entries(…).filter(…))\`); bodies are built by
