@@ -7,6 +7,7 @@
 import type { RecordedRequest } from '../../sandbox/core'
 import { basicAuth, DELIVERY_SOURCE } from './config'
 import { batchBody, chunk, type RawEvent } from './events'
+import { pool } from './pool'
 import { cpuMs, sleep } from './procs'
 import type { DevWorker } from './wrangler'
 
@@ -60,23 +61,16 @@ export async function sandboxRequests(sandboxUrl: string, tenant: string): Promi
 /** Posts events as 20-event batches, `concurrency` requests at a time; every answer must be 200. */
 export async function sendEvents(url: string, events: readonly RawEvent[], concurrency = 4): Promise<number> {
   const bodies = chunk(events, 20).map((batch) => batchBody(batch))
-  let next = 0
   let failures = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next] as string
-        next += 1
-        const response = await fetch(`${url}/v1/batch`, {
-          method: 'POST',
-          headers: { authorization: basicAuth(DELIVERY_SOURCE.writeKey), 'content-type': 'application/json' },
-          body,
-        })
-        await response.arrayBuffer()
-        if (response.status !== 200) failures += 1
-      }
-    }),
-  )
+  await pool(bodies, concurrency, async (body) => {
+    const response = await fetch(`${url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(DELIVERY_SOURCE.writeKey), 'content-type': 'application/json' },
+      body,
+    })
+    await response.arrayBuffer()
+    if (response.status !== 200) failures += 1
+  })
   if (failures > 0) throw new Error(`${failures} delivery batches were not accepted`)
   return bodies.length
 }

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { pool } from '../lib/pool'
 
 const require = createRequire(import.meta.url)
 
@@ -94,19 +95,6 @@ function customerioSettings(batch: boolean, only?: string) {
       }),
     ),
   }
-}
-
-async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next] as T
-        next += 1
-        await run(item)
-      }
-    }),
-  )
 }
 
 function failures(results: unknown[]): number {
