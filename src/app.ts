@@ -5,9 +5,9 @@ import { deliveryRoutes } from './admin/deliveries'
 import { replayRoutes } from './admin/replay'
 import { dashboardRoutes } from './dashboard/routes'
 import type { AppEnv } from './env'
-import { RouterError, renderError } from './errors'
 import { trackingApiCors } from './ingest/cors'
 import { ingestRoutes } from './ingest/routes'
+import { RouterError, renderError } from './lib/errors'
 
 /** The router's HTTP surface. Each concern mounts its own small Hono app. */
 export const app = new Hono<AppEnv>()

@@ -1,4 +1,4 @@
-import type { QueuedDeliveryMessage } from './delivery/message'
+import type { QueuedDeliveryMessage } from './queue/message'
 
 /** Bindings declared in wrangler.toml, plus the ADMIN_TOKEN secret. */
 export interface Bindings {

@@ -1,7 +1,7 @@
 import { app } from './app'
 import { consumeDeliveryBatch } from './delivery/consumer'
-import { type QueuedDeliveryMessage, readDeliveryBatch } from './delivery/message'
 import type { Bindings } from './env'
+import { type QueuedDeliveryMessage, readDeliveryBatch } from './queue/message'
 
 export default {
   fetch: app.fetch,

@@ -8,9 +8,9 @@
  * Served with the router's wrangler.toml (same bindings, same queue).
  */
 
-import type { QueuedDeliveryMessage } from '../../src/delivery/message'
 import type { Bindings } from '../../src/env'
 import router from '../../src/index'
+import type { QueuedDeliveryMessage } from '../../src/queue/message'
 
 export default {
   fetch: router.fetch,

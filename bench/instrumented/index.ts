@@ -9,9 +9,9 @@
  *   POST /__bench/counters/reset  start again from zero
  */
 
-import type { QueuedDeliveryMessage } from '../../src/delivery/message'
 import type { Bindings } from '../../src/env'
 import router from '../../src/index'
+import type { QueuedDeliveryMessage } from '../../src/queue/message'
 
 /** Cloudflare Queues bill each 64 KB of a message written, read or deleted as one operation. */
 const QUEUE_OP_BYTES = 64 * 1024

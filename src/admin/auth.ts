@@ -2,8 +2,8 @@ import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../env'
-import { RouterError } from '../errors'
 import { hmacSha256Hex, secretsEqual } from '../lib/crypto'
+import { RouterError } from '../lib/errors'
 
 /** Cookie the dashboard's login form sets (HttpOnly, SameSite=Strict, Path=/admin). */
 export const ADMIN_COOKIE = 'router_admin'

@@ -3,8 +3,8 @@ import { redactConfig, restoreRedactedSecrets } from '../config/redact'
 import { validateConfig } from '../config/schema'
 import { loadRawConfig, saveConfig } from '../config/store'
 import type { AppEnv } from '../env'
-import { RouterError } from '../errors'
 import { readJsonBody } from '../lib/body'
+import { RouterError } from '../lib/errors'
 
 /** GET and PUT of the config document (mounted under /admin, behind requireAdmin). */
 export const configRoutes = new Hono<AppEnv>()

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import type { AppEnv } from '../env'
-import { RouterError, toInputIssues } from '../errors'
+import { RouterError, toInputIssues } from '../lib/errors'
 import { queryDeliveries, queryStats } from './ledger-queries'
 
 const Status = v.picklist(['delivered', 'dropped', 'retrying', 'failed'], 'unknown status')

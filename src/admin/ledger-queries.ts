@@ -1,6 +1,6 @@
 import type * as v from 'valibot'
 import type { LedgerRow } from '../delivery/ledger'
-import { RouterError } from '../errors'
+import { RouterError } from '../lib/errors'
 import type { DeliveryFilterSchema } from './deliveries'
 
 export type DeliveryFilter = v.InferOutput<typeof DeliveryFilterSchema> & {

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { findDestination } from '../destinations/registry'
-import { type InputIssue, toInputIssues } from '../errors'
+import { type InputIssue, toInputIssues } from '../lib/errors'
 
 /** Settings every destination takes besides its own. */
 const CommonDestinationSettings = v.looseObject({

@@ -3,6 +3,7 @@ import { findSourceByName, loadConfig } from '../config/store'
 import type { DeliveryItem, DeliveryOutcome } from '../destinations/types'
 import type { Bindings } from '../env'
 import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
+import type { DeliveryMessage } from '../queue/message'
 import type { SegmentEvent } from '../segment/schema'
 import { type SubrequestBudget, subrequestBudget } from './budget'
 import { createDeliveryContext } from './context'
@@ -15,7 +16,6 @@ import {
   recordOutcomes,
   type StoredEvent,
 } from './ledger'
-import type { DeliveryMessage } from './message'
 import { queueDelaySeconds, RETRY_WINDOW_MS, retryDelaySeconds } from './retry-policy'
 import { type RoutingDecision, routeEvent } from './routing'
 

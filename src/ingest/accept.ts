@@ -1,8 +1,8 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../env'
-import { type InputIssue, RouterError } from '../errors'
+import { type InputIssue, RouterError } from '../lib/errors'
+import { enqueueEvents } from '../queue/produce'
 import type { SegmentEvent } from '../segment/schema'
-import { enqueueEvents } from './enqueue'
 import { EVENT_LIMIT_NAME } from './limits'
 import type { Outcome } from './normalize'
 

@@ -4,6 +4,7 @@
  * through is accepted here.
  */
 import { memoizeString } from '../lib/memo'
+import { jsonBytes } from '../lib/utf8'
 
 export const MAX_REQUEST_BYTES = 500 * 1024
 export const REQUEST_LIMIT_NAME = '500 KB per request'
@@ -30,16 +31,6 @@ export const BATCH_LIMIT_NAME = '2,500 events per batch'
 export const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
 export const WEBHOOK_LIMIT_NAME = '5 MB per webhook request'
 export const MAX_WEBHOOK_EVENTS = 4_000
-
-const encoder = new TextEncoder()
-/** A string without these UTF-16 units (all non-ASCII) is as many UTF-8 bytes as units. */
-const NON_ASCII = /[\u0080-\uffff]/
-
-/** UTF-8 size of a JSON text, the unit every limit above is expressed in. */
-export function jsonBytes(json: string): number {
-  // Most event JSON is ASCII: one regex test instead of encoding a copy.
-  return NON_ASCII.test(json) ? encoder.encode(json).byteLength : json.length
-}
 
 /** Printable ASCII without `"` and `\\`: a JSON string of these is its length plus the quotes. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type InputIssue, toInputIssues } from '../errors'
+import { type InputIssue, toInputIssues } from '../lib/errors'
 import {
   canonicalIsoMilliseconds,
   EARLIEST_ISO_MS,

@@ -1,8 +1,8 @@
 import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import type { AppEnv } from '../env'
-import { RouterError, toInputIssues } from '../errors'
 import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
+import { RouterError, toInputIssues } from '../lib/errors'
 import { type CallType, IntegrationsSchema, IsoDate, JsonObject } from '../segment/schema'
 import { queueAndAnswer } from './accept'
 import {

@@ -2,9 +2,9 @@ import type { Context } from 'hono'
 import type { SourceConfig } from '../config/schema'
 import { findSourceByName, loadConfig } from '../config/store'
 import type { AppEnv } from '../env'
-import { RouterError } from '../errors'
 import { parseJsonBytes, readBodyBytes } from '../lib/body'
 import { hmacSha1Hex, secretsEqual } from '../lib/crypto'
+import { RouterError } from '../lib/errors'
 import { queueAndAnswer } from './accept'
 import {
   MAX_EVENT_DEPTH,

@@ -1,7 +1,7 @@
 import type { SourceConfig } from '../config/schema'
 import { findSourceByWriteKey, loadConfig } from '../config/store'
 import type { Bindings } from '../env'
-import { RouterError } from '../errors'
+import { RouterError } from '../lib/errors'
 import { isJsonRecord } from './normalize'
 
 const utf8 = new TextDecoder()

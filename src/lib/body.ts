@@ -1,4 +1,4 @@
-import { RouterError } from '../errors'
+import { RouterError } from './errors'
 
 export interface BodyLimits {
   /** Largest body accepted, after gzip decoding. */

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
-import { type DeliveryMessage, readDeliveryMessage } from '../../src/delivery/message'
+import { type DeliveryMessage, readDeliveryMessage } from '../../src/queue/message'
 import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, type LedgerRow } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'

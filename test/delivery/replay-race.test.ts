@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { expect, it, vi } from 'vitest'
-import type { DeliveryMessage } from '../../src/delivery/message'
+import type { DeliveryMessage } from '../../src/queue/message'
 import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, type LedgerRow } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'

@@ -2,9 +2,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers'
 import { vi } from 'vitest'
 import type { LedgerRow } from '../../src/delivery/ledger'
-import type { QueuedDeliveryMessage } from '../../src/delivery/message'
 import type { Bindings } from '../../src/env'
 import worker from '../../src/index'
+import type { QueuedDeliveryMessage } from '../../src/queue/message'
 
 export type { LedgerRow }
 

@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers'
 import { createHmac } from 'node:crypto'
 import { beforeEach, expect, vi } from 'vitest'
-import type { DeliveryMessage, QueuedDeliveryMessage } from '../../src/delivery/message'
+import type { DeliveryMessage, QueuedDeliveryMessage } from '../../src/queue/message'
 import type { SegmentEvent } from '../../src/segment/schema'
 
 export const ORIGIN = 'http://router.test'

@@ -1,12 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  holdsOnlyPlainStrings,
-  jsonBytes,
-  measureJson,
-  nestsDeeperThan,
-  TOO_DEEP,
-} from '../../src/ingest/limits'
+import { holdsOnlyPlainStrings, measureJson, nestsDeeperThan, TOO_DEEP } from '../../src/ingest/limits'
+import { jsonBytes } from '../../src/lib/utf8'
 
 /** Nests `value` inside `levels` alternating objects and arrays. */
 function nested(levels: number, value: unknown = 1): unknown {

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import { holdsOnlyPlainStrings, jsonBytes } from '../../src/ingest/limits'
+import { holdsOnlyPlainStrings } from '../../src/ingest/limits'
 import { normalizeEvent } from '../../src/ingest/normalize'
+import { jsonBytes } from '../../src/lib/utf8'
 
 const isoTime = fc
   .integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) })

@@ -6,8 +6,8 @@
 
 import { base64Json, basicAuthorization } from '../../lib/crypto'
 import { memoizeByObject } from '../../lib/memo'
+import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
-import { isPlainObject } from '../shared/values'
 import type { DeliveryOutcome, PartnerResponse } from '../types'
 import type { CalixaSettings } from './settings'
 

@@ -1,7 +1,7 @@
 import { basicAuthorization } from '../../lib/crypto'
 import { memoizeByObject } from '../../lib/memo'
+import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
-import { isPlainObject } from '../shared/values'
 import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
 import { type CrispSettings, crispKeypair } from './settings'
 

@@ -4,16 +4,10 @@
  * email (§2.4), which is how we address people (Crisp has no external-id field).
  */
 import { memoizeString } from '../../lib/memo'
+import { isPlainObject } from '../../lib/objects'
 import type { EventOf } from '../../segment/schema'
 import { sanitizeKey } from '../shared/keys'
-import {
-  emailValue,
-  flattenValues,
-  hasKeys,
-  isPlainObject,
-  type ScalarValue,
-  textValue,
-} from '../shared/values'
+import { emailValue, flattenValues, hasKeys, type ScalarValue, textValue } from '../shared/values'
 import type { PartnerRequest } from '../types'
 
 /** The part of Crisp's `PeopleProfileUpdateCard` we fill (Segment's Crisp docs list exactly these traits). */

@@ -3,8 +3,9 @@
  * session (JWT + refresh token) shared by every delivery of one isolate
  * (partners.md §1.3, §1.6).
  */
+
+import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
-import { isPlainObject } from '../shared/values'
 import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
 import type { IdTypes } from './mapping'
 import type { CrossingMindsSettings } from './settings'

@@ -1,4 +1,5 @@
-import { isPlainObject, type ScalarOrList } from '../shared/values'
+import { isPlainObject } from '../../lib/objects'
+import type { ScalarOrList } from '../shared/values'
 import type {
   DeliveryContext,
   DeliveryItem,

@@ -5,16 +5,11 @@
  */
 
 import { memoizeString } from '../../lib/memo'
+import { isPlainObject } from '../../lib/objects'
 import type { EventOf } from '../../segment/schema'
 import { ENGAGE_AUDIENCE_EVENTS, ecommerceEventsOf } from '../../segment/spec-events'
 import { sanitizeKey } from '../shared/keys'
-import {
-  flattenValues,
-  isoToUnixSeconds,
-  isPlainObject,
-  type ScalarOrList,
-  type ScalarValue,
-} from '../shared/values'
+import { flattenValues, isoToUnixSeconds, type ScalarOrList, type ScalarValue } from '../shared/values'
 import type { DeliveryOutcome, PartnerRequest } from '../types'
 import type { CrossingMindsSettings } from './settings'
 

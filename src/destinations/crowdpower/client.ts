@@ -1,6 +1,6 @@
 import { memoizeByObject } from '../../lib/memo'
+import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
-import { isPlainObject } from '../shared/values'
 import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
 import type { CrowdPowerSettings } from './settings'
 

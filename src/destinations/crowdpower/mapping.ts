@@ -2,9 +2,11 @@
  * Pure Segment → CrowdPower Beacon API mapping (partners.md §3.3, §3.4): no fetch, no KV.
  * Attribute and property keys are snake_case; dates go as Unix seconds (UTC) on keys ending in `_at`.
  */
+
+import { isPlainObject } from '../../lib/objects'
 import type { EventOf, SegmentEvent } from '../../segment/schema'
 import { toSnakeCase } from '../shared/keys'
-import { emailValue, hasKeys, isoToUnixSeconds, isPlainObject, textValue } from '../shared/values'
+import { emailValue, hasKeys, isoToUnixSeconds, textValue } from '../shared/values'
 import type { DropReason, PartnerRequest } from '../types'
 import type { CrowdPowerSettings } from './settings'
 

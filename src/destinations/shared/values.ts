@@ -1,5 +1,6 @@
 /** Value conversions partners need for Segment traits and properties. */
 import { canonicalIsoMilliseconds } from '../../lib/iso-time'
+import { isPlainObject } from '../../lib/objects'
 
 /** A value every partner's flat key/value store accepts. */
 export type ScalarValue = string | number | boolean
@@ -10,10 +11,6 @@ export function isScalar(value: unknown): value is ScalarValue {
     typeof value === 'boolean' ||
     (typeof value === 'number' && Number.isFinite(value))
   )
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** A trait as text: a trimmed non-empty string, or a finite number written out; else undefined. */

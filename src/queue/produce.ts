@@ -1,8 +1,8 @@
-import type { DeliveryMessage, QueuedDeliveryMessage } from '../delivery/message'
-import { RouterError } from '../errors'
+import { RouterError } from '../lib/errors'
 import { logWarn } from '../lib/log'
+import { jsonBytes } from '../lib/utf8'
 import type { SegmentEvent } from '../segment/schema'
-import { jsonBytes } from './limits'
+import type { DeliveryMessage, QueuedDeliveryMessage } from './message'
 
 /** Queues allow 128 KB per message including metadata; events are packed up to this much JSON. */
 const MAX_MESSAGE_BYTES = 120_000
