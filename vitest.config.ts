@@ -1,8 +1,7 @@
-import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { configDefaults, defineConfig } from 'vitest/config'
 
-export default defineConfig(async () => {
-  const migrations = await readD1Migrations('migrations')
+export default defineConfig(() => {
   return {
     plugins: [
       cloudflareTest({
@@ -11,7 +10,8 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             ADMIN_TOKEN: 'test-admin-token',
-            TEST_MIGRATIONS: migrations,
+            // Few shards, so every list, count and replay in the tests spans several.
+            LEDGER_SHARDS: '4',
             // Short waits so retry and timeout paths run in seconds; production defaults are 10 s.
             PARTNER_TIMEOUT_MS: '1500',
             RETRY_BASE_SECONDS: '1',
@@ -23,7 +23,6 @@ export default defineConfig(async () => {
       include: ['test/**/*.test.ts'],
       // The browser test runs in Node with its own config (vitest.browser.config.ts).
       exclude: [...configDefaults.exclude, 'test/browser/**'],
-      setupFiles: ['./test/setup/apply-migrations.ts'],
       globalSetup: ['./test/setup/global-sandbox.ts'],
       // Delivery tests wait for real queue retries (seconds, with RETRY_BASE_SECONDS=1).
       testTimeout: 30_000,

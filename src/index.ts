@@ -1,9 +1,12 @@
 import { app } from './app'
-import { consumeDeliveryBatch } from './delivery/consumer'
 import type { Bindings } from './env'
-import { type QueuedDeliveryMessage, readDeliveryBatch } from './queue/message'
+import { systemClock } from './lib/clock'
+import { createQueueHandler } from './queue/handler'
+import type { QueuedDeliveryMessage } from './queue/message'
+
+export { LedgerShard } from './ledger/shard'
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => consumeDeliveryBatch(readDeliveryBatch(batch), env),
+  queue: createQueueHandler(systemClock),
 } satisfies ExportedHandler<Bindings, QueuedDeliveryMessage>

@@ -1,11 +1,8 @@
-import type { D1Migration } from 'cloudflare:test'
 import type { Bindings } from '../src/env'
 
 declare global {
   namespace Cloudflare {
-    interface Env extends Bindings {
-      TEST_MIGRATIONS: D1Migration[]
-    }
+    interface Env extends Bindings {}
     interface GlobalProps {
       mainModule: typeof import('../src/index')
     }

@@ -1,33 +1,33 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import type { AppEnv } from '../env'
+import { InvalidCursorError, Ledger } from '../ledger/ledger'
+import { LEDGER_STATUSES } from '../ledger/state'
+import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
-import { queryDeliveries, queryStats } from './ledger-queries'
+import { BoundedText, DeliveryFilterEntries } from './filters'
 
-const Status = v.picklist(['delivered', 'dropped', 'retrying', 'failed'], 'unknown status')
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** A time in a query string: epoch milliseconds or an ISO-8601 date, within JavaScript's date range. */
 const Millis = v.pipe(
-  v.string(),
+  BoundedText,
   v.transform((value) => (/^\d+$/.test(value) ? Number(value) : Date.parse(value))),
   v.number('must be epoch milliseconds or an ISO-8601 date'),
-  v.check((value) => Number.isFinite(value), 'must be epoch milliseconds or an ISO-8601 date'),
+  v.check(
+    (value) => Number.isSafeInteger(value) && Math.abs(value) <= 8.64e15,
+    'must be epoch milliseconds or an ISO-8601 date',
+  ),
 )
 
-export const DeliveryFilterSchema = v.object({
-  source: v.optional(v.string()),
-  messageId: v.optional(v.string()),
-  userId: v.optional(v.string()),
-  destination: v.optional(v.string()),
-  status: v.optional(Status),
-  reason: v.optional(v.string()),
+const ListQuerySchema = v.object({
+  ...DeliveryFilterEntries,
+  status: v.optional(v.picklist(LEDGER_STATUSES, 'unknown status')),
   since: v.optional(Millis),
   until: v.optional(Millis),
-})
-
-const ListQuerySchema = v.object({
-  ...DeliveryFilterSchema.entries,
   limit: v.optional(
     v.pipe(
-      v.string(),
+      BoundedText,
       v.transform(Number),
       v.integer('limit must be an integer'),
       v.minValue(1),
@@ -35,13 +35,13 @@ const ListQuerySchema = v.object({
     ),
     '50',
   ),
-  cursor: v.optional(v.string()),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(2_000, 'cursor is not one this API returned'))),
 })
 
 const StatsQuerySchema = v.object({
   since: v.optional(Millis),
   until: v.optional(Millis),
-  source: v.optional(v.string()),
+  source: v.optional(BoundedText),
 })
 
 function parseQuery<S extends v.GenericSchema>(schema: S, query: Record<string, string>): v.InferOutput<S> {
@@ -55,13 +55,22 @@ function parseQuery<S extends v.GenericSchema>(schema: S, query: Record<string, 
 export const deliveryRoutes = new Hono<AppEnv>()
   .get('/deliveries', async (c) => {
     const { limit, cursor, ...filter } = parseQuery(ListQuerySchema, c.req.query())
-    return c.json(await queryDeliveries(c.env.LEDGER, filter, limit, cursor))
+    try {
+      return c.json(await new Ledger(c.env).list(filter, limit, cursor))
+    } catch (error) {
+      if (error instanceof InvalidCursorError)
+        throw new RouterError(400, 'invalid_query', error.message, [
+          { path: 'cursor', message: 'invalid cursor' },
+        ])
+      throw error
+    }
   })
   .get('/stats', async (c) => {
     const query = parseQuery(StatsQuerySchema, c.req.query())
-    const until = query.until ?? Date.now()
-    const since = query.since ?? until - 24 * 60 * 60 * 1000
-    return c.json(
-      await queryStats(c.env.LEDGER, { since, until, ...(query.source && { source: query.source }) }),
-    )
+    const until = query.until ?? systemClock.now()
+    const since = query.since ?? until - DAY_MS
+    const window = { since, until, ...(query.source !== undefined && { source: query.source }) }
+    const ledger = new Ledger(c.env)
+    const [counts, capacity] = await Promise.all([ledger.stats(window), ledger.capacity()])
+    return c.json({ since, until, counts, capacity })
   })

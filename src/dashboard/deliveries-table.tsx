@@ -1,4 +1,4 @@
-import type { LedgerRow } from '../delivery/ledger'
+import type { LedgerRow } from '../ledger/types'
 import { formatRelative, formatTimestamp, shortenId } from './format'
 import { OUTCOMES } from './overview-data'
 import { type DashboardQuery, dashboardHref } from './query'

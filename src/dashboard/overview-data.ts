@@ -1,9 +1,10 @@
-import { queryStats, queryTimeline } from '../admin/ledger-queries'
 import { loadConfig } from '../config/store'
 import type { Bindings } from '../env'
+import { type Capacity, Ledger } from '../ledger/ledger'
+import { LEDGER_STATUSES } from '../ledger/state'
 
 /** The outcomes the dashboard counts, in the order it shows them. */
-export const OUTCOMES = ['delivered', 'dropped', 'retrying', 'failed'] as const
+export const OUTCOMES = LEDGER_STATUSES
 export type Outcome = (typeof OUTCOMES)[number]
 export type OutcomeCounts = Record<Outcome, number>
 
@@ -37,6 +38,8 @@ export interface Overview {
   bucketMs: number
   totals: OutcomeCounts
   destinations: DestinationSummary[]
+  /** Ledger storage; `warning` is shown on the dashboard when a shard nears its limit. */
+  capacity: Capacity
 }
 
 export function emptyCounts(): OutcomeCounts {
@@ -75,10 +78,12 @@ export async function loadOverview(env: Bindings, window: WindowName, now: numbe
   const chartUntil = Math.ceil((now + 1) / bucketMs) * bucketMs
   const chartSince = chartUntil - ms
   const bucketCount = ms / bucketMs
-  const [config, stats, timeline] = await Promise.all([
+  const ledger = new Ledger(env)
+  const [config, stats, timeline, capacity] = await Promise.all([
     loadConfig(env),
-    queryStats(env.LEDGER, { since: now - ms, until: now + 1 }),
-    queryTimeline(env.LEDGER, { since: chartSince, until: chartUntil, bucketMs }),
+    ledger.stats({ since: now - ms, until: now + 1 }),
+    ledger.timeline({ since: chartSince, until: chartUntil, bucketMs }),
+    ledger.capacity(),
   ])
 
   const states = configuredDestinations(config.sources)
@@ -101,7 +106,7 @@ export async function loadOverview(env: Bindings, window: WindowName, now: numbe
   for (const name of states.keys()) summaryOf(name)
 
   const totals = emptyCounts()
-  for (const row of stats.counts) {
+  for (const row of stats) {
     if (!isOutcome(row.status)) continue
     const summary = summaryOf(row.destination)
     summary.counts[row.status] += row.count
@@ -119,5 +124,5 @@ export async function loadOverview(env: Bindings, window: WindowName, now: numbe
   }
 
   const destinations = [...summaries.values()].sort((a, b) => a.name.localeCompare(b.name))
-  return { window, chartSince, bucketMs, totals, destinations }
+  return { window, chartSince, bucketMs, totals, destinations, capacity }
 }

@@ -12,12 +12,13 @@ import {
   requireAdmin,
   setSessionCookie,
 } from '../admin/auth'
-import { queryDeliveries } from '../admin/ledger-queries'
-import { replayDeliveries } from '../admin/replay'
 import { redactConfig } from '../config/redact'
 import { loadRawConfig } from '../config/store'
 import type { AppEnv } from '../env'
+import { InvalidCursorError, Ledger } from '../ledger/ledger'
+import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
+import { replayDeliveries } from '../queue/replay'
 import { ConfigView } from './config-view'
 import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
 import { DashboardLayout } from './layout'
@@ -82,6 +83,16 @@ async function isSignedIn(c: Context<AppEnv>): Promise<boolean> {
   return (await adminCredential(c)) !== undefined
 }
 
+/** A page of the deliveries table; a cursor that is not one the page gave shows the first page. */
+async function listOrFirstPage(ledger: Ledger, filter: Parameters<Ledger['list']>[0], cursor?: string) {
+  try {
+    return await ledger.list(filter, PAGE_SIZE, cursor)
+  } catch (error) {
+    if (error instanceof InvalidCursorError) return ledger.list(filter, PAGE_SIZE)
+    throw error
+  }
+}
+
 const ReplayFormSchema = v.object({
   source: v.pipe(v.string(), v.minLength(1)),
   messageId: v.pipe(v.string(), v.minLength(1)),
@@ -92,12 +103,12 @@ const ReplayFormSchema = v.object({
 export const dashboardRoutes = new Hono<AppEnv>()
   .get('/', ...pageHeaders, async (c) => {
     if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
-    const now = Date.now()
+    const now = systemClock.now()
     const query = parseDashboardQuery(c.req.query())
     const filter = { search: query.q, status: query.status, destination: query.destination }
     const [overview, page] = await Promise.all([
       loadOverview(c.env, query.window, now),
-      queryDeliveries(c.env.LEDGER, filter, PAGE_SIZE, query.cursor),
+      listOrFirstPage(new Ledger(c.env), filter, query.cursor),
     ])
     if (c.req.header(LIVE_REFRESH_HEADER) === '1') {
       return c.html(
@@ -149,7 +160,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
     const parsed = v.safeParse(ReplayFormSchema, await c.req.parseBody())
     if (!parsed.success)
       throw new RouterError(400, 'invalid_replay', 'invalid replay form', toInputIssues(parsed.issues))
-    const result = await replayDeliveries(c.env, { deliveries: [parsed.output], limit: 1 })
+    const result = await replayDeliveries(c.env, { pairs: [parsed.output], limit: 1 }, systemClock)
     const outcome = result.replayed > 0 ? 'queued' : (result.skipped[0]?.reason ?? 'not_found')
     return c.redirect(dashboardHref({ window: '24h' }, { q: parsed.output.messageId, replay: outcome }), 303)
   })

@@ -7,6 +7,7 @@ import type {
   PartnerState,
 } from '../destinations/types'
 import type { Bindings } from '../env'
+import { type Clock, systemClock } from '../lib/clock'
 import { Semaphore } from '../lib/semaphore'
 import { BUDGET_SPENT, type SubrequestBudget, subrequestBudget } from './budget'
 import { partnerCircuits } from './circuit'
@@ -129,6 +130,7 @@ export function createDeliveryContext<S>(
   definition: DestinationDefinition<S>,
   config: DestinationConfig,
   budget: SubrequestBudget = subrequestBudget(env),
+  clock: Clock = systemClock,
 ): DeliveryContext<S> {
   const apiBase = config.apiBase ?? definition.defaultApiBase ?? ''
   const timeoutMs = partnerTimeoutMs(env)
@@ -145,6 +147,6 @@ export function createDeliveryContext<S>(
             semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs)),
           )
         : budgetSpentResponse(),
-    now: () => Date.now(),
+    now: () => clock.now(),
   }
 }

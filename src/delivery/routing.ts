@@ -1,6 +1,8 @@
 import type { DestinationConfig, SourceConfig } from '../config/schema'
 import { findDestination } from '../destinations/registry'
-import type { DestinationDefinition, DropReason } from '../destinations/types'
+import type { DestinationDefinition } from '../destinations/types'
+import type { DropReason } from '../ledger/state'
+import type { Route } from '../ledger/types'
 import { memoizeByObject } from '../lib/memo'
 import type { SegmentEvent } from '../segment/schema'
 
@@ -74,4 +76,11 @@ export function routeEvent(
     else decisions.push(deliver)
   }
   return decisions
+}
+
+/** A decision as the ledger records it: the destination, and the drop when routing dropped it. */
+export function routeOf(decision: RoutingDecision): Route {
+  return 'drop' in decision
+    ? { destination: decision.destination, drop: { reason: decision.drop } }
+    : { destination: decision.destination }
 }

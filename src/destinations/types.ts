@@ -1,29 +1,9 @@
 import type * as v from 'valibot'
+import type { AttemptOutcome } from '../ledger/state'
 import type { CallType, SegmentEvent } from '../segment/schema'
 
-/**
- * Why a (event, destination) pair was not sent. Machine-readable; shown in the
- * ledger, the stats and the dashboard.
- */
-export type DropReason =
-  | 'unsupported_call'
-  | 'unsupported_event'
-  | 'email_required'
-  | 'unknown_user'
-  | 'missing_user_id'
-  | 'missing_item_id'
-  | 'missing_group_id'
-  | 'no_endpoint'
-  | (string & {})
-
-/** What happened when one event was handed to one destination. */
-export type DeliveryOutcome =
-  | { status: 'delivered'; partnerStatus: number; summary?: string }
-  | { status: 'dropped'; reason: DropReason; detail?: string }
-  /** Try again later; `retryAfterSeconds` carries Retry-After or the partner's own hint. */
-  | { status: 'retry'; error: string; partnerStatus?: number; retryAfterSeconds?: number; summary?: string }
-  /** Permanent: the partner refused (4xx) or the request can never succeed. */
-  | { status: 'failed'; reason: string; partnerStatus?: number; summary?: string }
+/** What happened when one event was handed to one destination: the ledger's vocabulary. */
+export type DeliveryOutcome = AttemptOutcome
 
 /** One event handed to a destination, with how many times this pair was tried before. */
 export interface DeliveryItem {

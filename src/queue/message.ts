@@ -1,3 +1,4 @@
+import type { PairState } from '../ledger/state'
 import type { SegmentEvent } from '../segment/schema'
 
 /**
@@ -13,11 +14,25 @@ export interface DeliveryMessage {
   events: SegmentEvent[]
   /** Replays: deliver only to these destinations. */
   only?: string[]
+  /**
+   * A continuation: outcomes partners already gave for these events, which the
+   * ledger could not record at the time. Recorded before anything else is done,
+   * so nothing is sent twice because the ledger failed (docs/storage.md, "Faults").
+   */
+  recorded?: CarriedOutcome[]
+}
+
+/** What one event's destinations answered, carried until the ledger takes it. */
+export interface CarriedOutcome {
+  messageId: string
+  states: Record<string, PairState>
+  /** A destination failed or dropped the event: keep its body for replay. */
+  keepBody: boolean
 }
 
 /**
  * A delivery queue message's body as the queue holds it: the JSON text of a
- * DeliveryMessage, sent with contentType `text` (src/ingest/enqueue.ts), or,
+ * DeliveryMessage, sent with contentType `text` (src/queue/produce.ts), or,
  * from before that form, the DeliveryMessage itself, sent with contentType
  * `json`. Messages of the old form may still be in a queue after an upgrade,
  * so the consumer reads both.
@@ -27,22 +42,4 @@ export type QueuedDeliveryMessage = string | DeliveryMessage
 /** The DeliveryMessage a queued body holds, whichever form it was sent in. */
 export function readDeliveryMessage(body: QueuedDeliveryMessage): DeliveryMessage {
   return typeof body === 'string' ? (JSON.parse(body) as DeliveryMessage) : body
-}
-
-/** The batch the queue delivers, with each body read once; acks and retries go to the queue's own messages. */
-export function readDeliveryBatch(batch: MessageBatch<QueuedDeliveryMessage>): MessageBatch<DeliveryMessage> {
-  return {
-    queue: batch.queue,
-    metadata: batch.metadata,
-    messages: batch.messages.map((message) => ({
-      id: message.id,
-      timestamp: message.timestamp,
-      attempts: message.attempts,
-      body: readDeliveryMessage(message.body),
-      ack: () => message.ack(),
-      retry: (options) => message.retry(options),
-    })),
-    ackAll: () => batch.ackAll(),
-    retryAll: (options) => batch.retryAll(options),
-  }
 }

@@ -2,7 +2,7 @@ import { RouterError } from '../lib/errors'
 import { logWarn } from '../lib/log'
 import { jsonBytes } from '../lib/utf8'
 import type { SegmentEvent } from '../segment/schema'
-import type { DeliveryMessage, QueuedDeliveryMessage } from './message'
+import type { CarriedOutcome, DeliveryMessage } from './message'
 
 /** Queues allow 128 KB per message including metadata; events are packed up to this much JSON. */
 const MAX_MESSAGE_BYTES = 120_000
@@ -33,7 +33,7 @@ interface Packed {
  * end here.
  */
 export async function enqueueEvents(
-  queue: Queue<QueuedDeliveryMessage>,
+  queue: Queue<string>,
   source: string,
   events: readonly SegmentEvent[],
   replay?: { ingestId: string; only: string[] },
@@ -46,15 +46,7 @@ export async function enqueueEvents(
     sizes,
   )
   try {
-    const [only] = packed
-    // Almost every request packs into one message: a plain `send` (under `wrangler dev`
-    // the local queue takes it without the base64 JSON envelope of a `sendBatch`).
-    if (packed.length === 1 && only) await queue.send(only.body, { contentType: CONTENT_TYPE })
-    else {
-      for (const chunk of chunkSends(packed)) {
-        await queue.sendBatch(chunk.map((item) => ({ body: item.body, contentType: CONTENT_TYPE })))
-      }
-    }
+    await sendPacked(queue, packed)
   } catch (error) {
     logWarn({ msg: 'queue refused events', source, count: events.length, reason: (error as Error).message })
     // Whatever was queued before the failure is delivered once: the client's
@@ -70,6 +62,36 @@ export async function enqueueEvents(
 }
 
 /**
+ * Sends a consumed message on as a continuation: the same events and owner,
+ * with the outcomes partners gave that the ledger has not recorded yet
+ * (src/queue/consume.ts). Throws when the queue refuses it.
+ */
+export async function enqueueContinuation(
+  queue: Queue<string>,
+  message: DeliveryMessage,
+  recorded: readonly CarriedOutcome[],
+): Promise<void> {
+  const envelope = {
+    source: message.source,
+    ingestId: message.ingestId,
+    ...(message.only && { only: message.only }),
+  }
+  await sendPacked(queue, packMessages(envelope, message.events, undefined, recorded))
+}
+
+async function sendPacked(queue: Queue<string>, packed: Packed[]): Promise<void> {
+  const [only] = packed
+  // Almost every request packs into one message: a plain `send` (under `wrangler dev`
+  // the local queue takes it without the base64 JSON envelope of a `sendBatch`).
+  if (packed.length === 1 && only) await queue.send(only.body, { contentType: CONTENT_TYPE })
+  else {
+    for (const chunk of chunkSends(packed)) {
+      await queue.sendBatch(chunk.map((item) => ({ body: item.body, contentType: CONTENT_TYPE })))
+    }
+  }
+}
+
+/**
  * Packs events in order into messages of at most MAX_MESSAGE_BYTES of JSON.
  * Every event is at most 32 KB (normalize.ts), so each fits in a message.
  * A message's bytes are counted from its events' sizes, not from its text:
@@ -77,25 +99,41 @@ export async function enqueueEvents(
  * message then holds a little less, never more.
  */
 function packMessages(
-  envelope: Omit<DeliveryMessage, 'events'>,
+  envelope: Omit<DeliveryMessage, 'events' | 'recorded'>,
   events: readonly SegmentEvent[],
   sizes?: readonly number[],
+  /** Outcomes to carry, each in the message that holds its event. */
+  recorded: readonly CarriedOutcome[] = [],
 ): Packed[] {
-  const envelopeBytes = jsonBytes(JSON.stringify({ ...envelope, events: [] }))
+  const carried = new Map(recorded.map((outcome) => [outcome.messageId, outcome]))
+  const envelopeBytes = jsonBytes(JSON.stringify({ ...envelope, events: [], recorded: [] }))
   const packed: Packed[] = []
   let current: SegmentEvent[] = []
+  let currentOutcomes: CarriedOutcome[] = []
   let bytes = envelopeBytes
   const flush = () => {
     if (current.length === 0) return
-    packed.push({ body: JSON.stringify({ ...envelope, events: current }), bytes })
+    const message: DeliveryMessage = {
+      ...envelope,
+      events: current,
+      ...(currentOutcomes.length > 0 && { recorded: currentOutcomes }),
+    }
+    packed.push({ body: JSON.stringify(message), bytes })
     current = []
+    currentOutcomes = []
     bytes = envelopeBytes
   }
   for (const [index, event] of events.entries()) {
-    const eventBytes = (sizes?.[index] ?? jsonBytes(JSON.stringify(event))) + 1 // + the separating comma
-    if (bytes + eventBytes > MAX_MESSAGE_BYTES) flush()
+    const outcome = carried.get(event.messageId)
+    // Each + 1 is a separating comma. An event is at most 32 KB and an outcome a few hundred bytes.
+    const itemBytes =
+      (sizes?.[index] ?? jsonBytes(JSON.stringify(event))) +
+      1 +
+      (outcome ? jsonBytes(JSON.stringify(outcome)) + 1 : 0)
+    if (bytes + itemBytes > MAX_MESSAGE_BYTES) flush()
     current.push(event)
-    bytes += eventBytes
+    if (outcome) currentOutcomes.push(outcome)
+    bytes += itemBytes
   }
   flush()
   return packed

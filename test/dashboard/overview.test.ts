@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { queryStats, queryTimeline } from '../../src/admin/ledger-queries'
+import { Ledger } from '../../src/ledger/ledger'
 import { waitForLedger } from '../helpers/delivery'
 import { type ConfiguredSource, configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId, sendBatch } from '../helpers/events'
@@ -97,10 +97,11 @@ describe('overview cards', () => {
   it('agree with the stats API: the timeline query buckets exactly the rows the counts see', async () => {
     const until = Date.now() + 1
     const since = until - 3_600_000
-    const stats = await queryStats(env.LEDGER, { since, until })
-    const timeline = await queryTimeline(env.LEDGER, { since, until, bucketMs: 300_000 })
+    const ledger = new Ledger(env)
+    const stats = await ledger.stats({ since, until })
+    const timeline = await ledger.timeline({ since, until, bucketMs: 300_000 })
     const total = (rows: { count: number }[]) => rows.reduce((sum, row) => sum + row.count, 0)
-    expect(total(timeline)).toBe(total(stats.counts))
+    expect(total(timeline)).toBe(total(stats))
     expect(total(timeline)).toBe(8)
     for (const row of timeline) expect(row.bucket).toBeGreaterThanOrEqual(10)
   })

@@ -1,18 +1,8 @@
-import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
-import { consume, type LedgerRow } from '../helpers/delivery'
+import { consume, readDeliveries } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId } from '../helpers/events'
 import { SandboxTenant } from '../helpers/sandbox'
-
-async function rows(ids: string[]): Promise<LedgerRow[]> {
-  const { results } = await env.LEDGER.prepare(
-    `SELECT * FROM deliveries WHERE message_id IN (${ids.map(() => '?').join(',')}) ORDER BY message_id`,
-  )
-    .bind(...ids)
-    .all<LedgerRow>()
-  return results
-}
 
 it('spends at most SUBREQUEST_BUDGET partner calls per invocation and retries the rest later', async () => {
   const tenant = new SandboxTenant()
@@ -36,7 +26,7 @@ it('spends at most SUBREQUEST_BUDGET partner calls per invocation and retries th
   expect(first.retryMessages).toHaveLength(1)
   expect(first.delaySeconds).toBeGreaterThanOrEqual(0)
   expect(await tenant.requests('calixa')).toHaveLength(3)
-  const afterFirst = await rows(ids)
+  const afterFirst = await readDeliveries(ids)
   expect(afterFirst.filter((row) => row.status === 'delivered')).toHaveLength(3)
   const waiting = afterFirst.filter((row) => row.status === 'retrying')
   expect(waiting).toHaveLength(2)
@@ -50,6 +40,6 @@ it('spends at most SUBREQUEST_BUDGET partner calls per invocation and retries th
   await new Promise((resolve) => setTimeout(resolve, 1100))
   const second = await consume(message, 2, 'text', { SUBREQUEST_BUDGET: '3' })
   expect(second.explicitAcks).toHaveLength(1)
-  expect((await rows(ids)).map((row) => row.status)).toEqual(Array(5).fill('delivered'))
+  expect((await readDeliveries(ids)).map((row) => row.status)).toEqual(Array(5).fill('delivered'))
   expect(await tenant.requests('calixa')).toHaveLength(5)
 })

@@ -1,6 +1,5 @@
-import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { type LedgerRow, waitForLedger } from '../helpers/delivery'
+import { type LedgerRow, readDelivery, waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId, sendBatch } from '../helpers/events'
 import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
@@ -32,8 +31,8 @@ async function replay(body: unknown): Promise<{ replayed: number; skipped: { rea
   return (await response.json()) as { replayed: number; skipped: { reason: string }[] }
 }
 
-async function rowOf(id: string): Promise<LedgerRow | null> {
-  return env.LEDGER.prepare('SELECT * FROM deliveries WHERE message_id = ?').bind(id).first<LedgerRow>()
+async function rowOf(id: string): Promise<LedgerRow | undefined> {
+  return readDelivery(id)
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

@@ -1,17 +1,16 @@
 import { env } from 'cloudflare:workers'
 import { expect, it, vi } from 'vitest'
+import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
 import type { SegmentEvent } from '../../src/segment/schema'
-import { consume, type LedgerRow } from '../helpers/delivery'
+import { consume, type LedgerRow, readDelivery } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId } from '../helpers/events'
 import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
 
-async function rowOf(id: string, destination: string): Promise<LedgerRow | null> {
-  return env.LEDGER.prepare('SELECT * FROM deliveries WHERE message_id = ? AND destination = ?')
-    .bind(id, destination)
-    .first<LedgerRow>()
+function rowOf(id: string, destination: string): Promise<LedgerRow | undefined> {
+  return readDelivery(id, destination)
 }
 
 it('delivers a replayed pair while another destination of the event is still retrying, in the same batch', async () => {
@@ -33,15 +32,12 @@ it('delivers a replayed pair while another destination of the event is still ret
     timestamp: now,
   }
   const original: DeliveryMessage = { source: source.name, ingestId: 'ingest-race', events: [event] }
-  await consume(original)
+  const clock = new ManualClock(Date.now())
+  await consume(original, 1, 'text', {}, clock)
   expect((await rowOf(id, 'CrowdPower'))?.status).toBe('failed')
   expect((await rowOf(id, 'Crisp'))?.status).toBe('retrying')
-  // Crisp's unknown-user re-check is due now, just as the operator replays CrowdPower.
-  await env.LEDGER.prepare(
-    `UPDATE events SET destinations = json_set(destinations, '$.Crisp.nextAttemptAt', 0) WHERE message_id = ?`,
-  )
-    .bind(id)
-    .run()
+  // A minute later Crisp's unknown-user re-check is due, just as the operator replays CrowdPower.
+  clock.advance(60_000)
 
   // Catch the replay's message instead of letting the background consumer take it.
   const queued = vi
@@ -58,7 +54,7 @@ it('delivers a replayed pair while another destination of the event is still ret
   expect(replay).toMatchObject({ only: ['CrowdPower'] })
 
   // The queue hands the consumer the original's retry and the replay together.
-  const result = await consume([original, replay], 2)
+  const result = await consume([original, replay], 2, 'text', {}, clock)
   expect(result.explicitAcks).toHaveLength(2)
   expect(await rowOf(id, 'CrowdPower')).toMatchObject({
     status: 'delivered',

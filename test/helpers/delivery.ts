@@ -1,12 +1,30 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { vi } from 'vitest'
-import type { LedgerRow } from '../../src/delivery/ledger'
 import type { Bindings } from '../../src/env'
 import worker from '../../src/index'
+import { Ledger } from '../../src/ledger/ledger'
+import type { LedgerRow } from '../../src/ledger/types'
+import { type Clock, systemClock } from '../../src/lib/clock'
+import { createQueueHandler } from '../../src/queue/handler'
 import type { QueuedDeliveryMessage } from '../../src/queue/message'
 
 export type { LedgerRow }
+
+/** Every pair of events with these messageIds, read through the ledger (all shards), by messageId then destination. */
+export async function readDeliveries(messageIds: string[]): Promise<LedgerRow[]> {
+  const ledger = new Ledger(env)
+  const pages = await Promise.all(messageIds.map((messageId) => ledger.list({ messageId }, 500)))
+  return pages
+    .flatMap((page) => page.deliveries)
+    .sort((a, b) => a.message_id.localeCompare(b.message_id) || a.destination.localeCompare(b.destination))
+}
+
+/** The pair of an event at `destination` (or its first pair), if the ledger has it. */
+export async function readDelivery(messageId: string, destination?: string): Promise<LedgerRow | undefined> {
+  const rows = await readDeliveries([messageId])
+  return rows.find((row) => destination === undefined || row.destination === destination)
+}
 
 const SETTLED = new Set(['delivered', 'dropped', 'failed'])
 
@@ -19,19 +37,14 @@ export interface WaitOptions {
 }
 
 /**
- * Polls the real D1 ledger until the events with these messageIds have the
+ * Polls the real ledger until the events with these messageIds have the
  * expected number of settled rows, then returns all their rows.
  */
 export async function waitForLedger(messageIds: string[], options: WaitOptions): Promise<LedgerRow[]> {
   const settled = new Set([...SETTLED, ...(options.alsoSettled ?? [])])
   const deadline = Date.now() + (options.timeoutMs ?? 15_000)
-  const placeholders = messageIds.map(() => '?').join(',')
   for (;;) {
-    const { results } = await env.LEDGER.prepare(
-      `SELECT * FROM deliveries WHERE message_id IN (${placeholders}) ORDER BY message_id, destination`,
-    )
-      .bind(...messageIds)
-      .all<LedgerRow>()
+    const results = await readDeliveries(messageIds)
     const done = results.filter((row) => settled.has(row.status)).length
     if (done >= options.rows) return results
     if (Date.now() > deadline) {
@@ -57,6 +70,8 @@ export async function consume(
   form: 'text' | 'json' = 'text',
   /** Bindings (vars) replaced for this call, e.g. a smaller SUBREQUEST_BUDGET. */
   vars: Partial<Pick<Bindings, 'SUBREQUEST_BUDGET'>> = {},
+  /** The consumer's clock; the Worker's own (system time) unless a test moves time. */
+  clock: Clock = systemClock,
 ) {
   const bodies = (Array.isArray(messages) ? messages : [messages]).map((body) =>
     typeof body === 'string' || form === 'json' ? body : JSON.stringify(body),
@@ -67,7 +82,8 @@ export async function consume(
   )
   const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'))
   const ctx = createExecutionContext()
-  await worker.queue(batch, { ...env, ...vars })
+  const queue = clock === systemClock ? worker.queue : createQueueHandler(clock)
+  await queue(batch, { ...env, ...vars })
   const result = await getQueueResult(batch, ctx)
   const delays = retries.map((retry) => retry.mock.calls[0]?.[0]?.delaySeconds)
   return { ...result, delaySeconds: delays[0], delays }

@@ -3,11 +3,12 @@
  * Attribute and property keys are snake_case; dates go as Unix seconds (UTC) on keys ending in `_at`.
  */
 
+import type { DropReason } from '../../ledger/state'
 import { isPlainObject } from '../../lib/objects'
 import type { EventOf, SegmentEvent } from '../../segment/schema'
 import { toSnakeCase } from '../shared/keys'
 import { emailValue, hasKeys, isoToUnixSeconds, textValue } from '../shared/values'
-import type { DropReason, PartnerRequest } from '../types'
+import type { PartnerRequest } from '../types'
 import type { CrowdPowerSettings } from './settings'
 
 /** Who a call is about: CrowdPower matches customers by `user_id`, else by `email` (§3.3). */

@@ -1,0 +1,255 @@
+import type { Bindings } from '../env'
+import { decodeCursor, encodeCursor } from './cursor'
+import { keyId, LedgerShards } from './shards'
+import type {
+  ClaimRequest,
+  DeadLetterEvent,
+  DeliveryFilter,
+  EventClaim,
+  EventKey,
+  LedgerRow,
+  ListCursor,
+  RecordEvent,
+  RecordRequest,
+  ReplaySelection,
+  ReplaySkip,
+  ReplayTaken,
+  StatsRow,
+  TimelineRow,
+} from './types'
+
+/** A Durable Object's SQLite storage holds at most 10 GB. */
+export const SHARD_LIMIT_BYTES = 10 * 1024 ** 3
+/** Share of a shard's limit at which `/admin/stats` and the dashboard warn. */
+export const CAPACITY_WARNING_SHARE = 0.7
+
+export interface Capacity {
+  shards: number
+  bytes: number
+  largestShardBytes: number
+  shardLimitBytes: number
+  /** Set when the largest shard passed CAPACITY_WARNING_SHARE of its limit: what to do about it. */
+  warning: string | null
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this API returned')
+  }
+}
+
+/**
+ * The delivery ledger, the one way into it: every read and write of outcomes
+ * goes through here, to the shard that holds the event (or to every shard for
+ * lists and counts). One instance per consumer invocation or admin request.
+ */
+export class Ledger {
+  readonly #shards: LedgerShards
+
+  constructor(env: Pick<Bindings, 'LEDGER' | 'LEDGER_SHARDS' | 'LEDGER_SHARDS_PREVIOUS'>) {
+    this.#shards = new LedgerShards(env)
+  }
+
+  /** Claims a batch's events, one call per shard; the answer per event, by `keyId`. */
+  async claim(request: ClaimRequest): Promise<Map<string, EventClaim>> {
+    const claims = new Map<string, EventClaim>()
+    const groups = await this.#shards.group(request.events)
+    await Promise.all(
+      [...groups].map(async ([index, events]) => {
+        const answers = await this.#shards.stub(index).claim({ ...request, events })
+        events.forEach((event, position) => {
+          const answer = answers[position]
+          if (answer) claims.set(keyId(event), answer)
+        })
+      }),
+    )
+    return claims
+  }
+
+  /** Best effort: frees leases of a claim whose partner calls will not happen. */
+  async release(claimId: string, keys: EventKey[]): Promise<void> {
+    const groups = await this.#shards.group(keys)
+    await Promise.allSettled(
+      [...groups].map(([index, group]) => this.#shards.stub(index).release(claimId, group)),
+    )
+  }
+
+  /**
+   * Records outcomes, one call per shard. A shard that fails does not fail the
+   * others: the events it did not take are returned, for the caller to carry on.
+   */
+  async record(request: RecordRequest): Promise<RecordEvent[]> {
+    const groups = await this.#shards.group(request.events)
+    const results = await Promise.allSettled(
+      [...groups].map(([index, events]) => this.#shards.stub(index).record({ ...request, events })),
+    )
+    return [...groups.values()].flatMap((events, position) =>
+      results[position]?.status === 'fulfilled' ? [] : events,
+    )
+  }
+
+  /** Records what a dead-lettered message held; returns the pairs that failed with it. */
+  async deadLetter(now: number, events: DeadLetterEvent[]): Promise<number> {
+    const groups = await this.#shards.group(events)
+    const counts = await Promise.all(
+      [...groups].map(([index, group]) => this.#shards.stub(index).deadLetter(now, group)),
+    )
+    return counts.reduce((sum, count) => sum + count, 0)
+  }
+
+  /** Every pair of these events. */
+  async lookup(keys: EventKey[]): Promise<LedgerRow[]> {
+    const groups = await this.#shards.group(keys)
+    const rows = await Promise.all(
+      [...groups].map(([index, group]) => this.#shards.stub(index).lookup(group)),
+    )
+    return rows.flat()
+  }
+
+  /**
+   * One page of pairs, newest events first. Each shard returns its first
+   * `limit + 1` after the cursor; the merge keeps the global order, so a cursor
+   * taken from the last row resumes every shard exactly where it stopped.
+   */
+  async list(
+    filter: DeliveryFilter,
+    limit: number,
+    cursorText?: string,
+  ): Promise<{ deliveries: LedgerRow[]; nextCursor: string | null }> {
+    let cursor: ListCursor | null = null
+    if (cursorText !== undefined) {
+      cursor = decodeCursor(cursorText) ?? null
+      if (!cursor) throw new InvalidCursorError()
+    }
+    const shards =
+      filter.source !== undefined && filter.messageId !== undefined
+        ? [...(await this.#shards.group([{ source: filter.source, messageId: filter.messageId }])).keys()]
+        : this.#shards.all()
+    const pages = await Promise.all(
+      shards.map((index) => this.#shards.stub(index).list(filter, limit + 1, cursor)),
+    )
+    const merged = pages.flat().sort(compareListOrder)
+    const page = merged.slice(0, limit)
+    const last = page.at(-1)
+    const nextCursor =
+      merged.length > limit && last
+        ? encodeCursor({
+            eventUpdatedAt: last.event_updated_at,
+            source: last.source,
+            messageId: last.message_id,
+            destination: last.destination,
+          })
+        : null
+    return { deliveries: page, nextCursor }
+  }
+
+  /** Counts per destination × status × reason, summed from every shard's rollups. */
+  async stats(window: { since: number; until: number; source?: string }): Promise<StatsRow[]> {
+    const perShard = await Promise.all(
+      this.#shards
+        .all()
+        .map((index) => this.#shards.stub(index).stats(window.since, window.until, window.source)),
+    )
+    const sums = new Map<string, StatsRow>()
+    for (const row of perShard.flat()) {
+      const id = `${row.destination}\u0000${row.status}\u0000${row.reason ?? ''}`
+      const sum = sums.get(id)
+      if (sum) sum.count += row.count
+      else sums.set(id, { ...row })
+    }
+    return [...sums.values()].sort(
+      (a, b) =>
+        a.destination.localeCompare(b.destination) ||
+        a.status.localeCompare(b.status) ||
+        (a.reason ?? '').localeCompare(b.reason ?? ''),
+    )
+  }
+
+  /** Counts per destination × status × chart bar, summed from every shard's rollups. */
+  async timeline(window: {
+    since: number
+    until: number
+    bucketMs: number
+    source?: string
+  }): Promise<TimelineRow[]> {
+    const perShard = await Promise.all(
+      this.#shards
+        .all()
+        .map((index) =>
+          this.#shards.stub(index).timeline(window.since, window.until, window.bucketMs, window.source),
+        ),
+    )
+    const sums = new Map<string, TimelineRow>()
+    for (const row of perShard.flat()) {
+      const id = `${row.destination}\u0000${row.status}\u0000${row.bucket}`
+      const sum = sums.get(id)
+      if (sum) sum.count += row.count
+      else sums.set(id, { ...row })
+    }
+    return [...sums.values()]
+  }
+
+  /**
+   * Takes up to `limit` failed or dropped pairs for a replay, shard after shard
+   * (exact pairs go to the shard of each): each is retrying under `replayId` until replayed.
+   */
+  async takeForReplay(
+    selection: ReplaySelection,
+    limit: number,
+    replayId: string,
+    now: number,
+  ): Promise<{ taken: ReplayTaken[]; skipped: ReplaySkip[] }> {
+    const taken: ReplayTaken[] = []
+    const skipped: ReplaySkip[] = []
+    const targets: [number, ReplaySelection][] = selection.pairs
+      ? [...(await this.#shards.group(selection.pairs))].map(([index, pairs]) => [index, { pairs }])
+      : this.#shards.all().map((index) => [index, selection])
+    for (const [index, part] of targets) {
+      if (taken.length >= limit) break
+      const result = await this.#shards.stub(index).takeForReplay(part, limit - taken.length, replayId, now)
+      taken.push(...result.taken)
+      skipped.push(...result.skipped)
+    }
+    return { taken, skipped }
+  }
+
+  async releaseReplay(taken: ReplayTaken[], replayId: string, now: number): Promise<void> {
+    const groups = await this.#shards.group(taken)
+    await Promise.all(
+      [...groups].map(([index, group]) => this.#shards.stub(index).releaseReplay(group, replayId, now)),
+    )
+  }
+
+  /** Storage used per shard against the 10 GB each may hold. */
+  async capacity(): Promise<Capacity> {
+    const sizes = await Promise.all(this.#shards.all().map((index) => this.#shards.stub(index).size()))
+    const largest = Math.max(0, ...sizes)
+    const warning =
+      largest >= SHARD_LIMIT_BYTES * CAPACITY_WARNING_SHARE
+        ? `the largest ledger shard holds ${(largest / 1024 ** 3).toFixed(1)} GB of its 10 GB: ` +
+          'raise LEDGER_SHARDS or shorten LEDGER_RETENTION_DAYS (docs/capacity.md)'
+        : null
+    return {
+      shards: sizes.length,
+      bytes: sizes.reduce((sum, size) => sum + size, 0),
+      largestShardBytes: largest,
+      shardLimitBytes: SHARD_LIMIT_BYTES,
+      warning,
+    }
+  }
+}
+
+/** The list's order: newest event first, then source, messageId and destination, all descending. */
+function compareListOrder(a: LedgerRow, b: LedgerRow): number {
+  return (
+    b.event_updated_at - a.event_updated_at ||
+    compareText(b.source, a.source) ||
+    compareText(b.message_id, a.message_id) ||
+    compareText(b.destination, a.destination)
+  )
+}
+
+/** Byte order, as SQLite compares text (localeCompare would not agree with the shards' order). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

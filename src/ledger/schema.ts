@@ -1,0 +1,75 @@
+/**
+ * The schema of one ledger shard (a Durable Object's own SQLite database),
+ * applied by the shard itself on first use: there is no migration step to run.
+ * Each entry runs once, in order; the number of entries applied is kept in
+ * the `schema_version` table (Durable Objects do not allow `PRAGMA user_version`). Append to change the schema, never edit an entry.
+ * docs/storage.md describes every table and column.
+ */
+export const SHARD_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE events (
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    -- The accepted request that first routed the event; a pair a replay took names its own.
+    ingest_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_name TEXT,
+    user_id TEXT,
+    -- JSON: destination name -> its stored pair state (src/ledger/stored.ts).
+    destinations TEXT NOT NULL,
+    -- The event as queued, kept only when a destination failed or dropped it (replay).
+    body TEXT,
+    body_kept_at INTEGER,
+    -- Times a client re-sent this messageId (not delivered again).
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    -- The latest change of any of its pairs: the deliveries list's order, and retention.
+    updated_at INTEGER NOT NULL,
+    -- 1 while some pair is retrying: retention never purges an unsettled event.
+    unsettled INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, message_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_time ON events (updated_at);
+  CREATE INDEX events_with_body ON events (body_kept_at) WHERE body_kept_at IS NOT NULL;
+
+  -- Counts of pairs by the 5-minute bucket of their last change, kept in the same
+  -- transaction as the pairs: stats and charts read these, never the events.
+  CREATE TABLE rollups (
+    bucket INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (bucket, source, destination, status, reason)
+  ) WITHOUT ROWID;
+
+  -- One row per (event, destination), the shape every reader gets.
+  CREATE VIEW deliveries AS
+  SELECT
+    e.source,
+    e.message_id,
+    d.key AS destination,
+    coalesce(d.value ->> 'o', e.ingest_id) AS ingest_id,
+    e.event_type,
+    e.event_name,
+    e.user_id,
+    d.value ->> 's' AS status,
+    d.value ->> 'r' AS reason,
+    d.value ->> 'a' AS attempts,
+    d.value ->> 'n' AS next_attempt_at,
+    d.value ->> 'e' AS last_error,
+    d.value ->> 'h' AS partner_status,
+    d.value ->> 'm' AS response_summary,
+    e.duplicates,
+    coalesce(d.value ->> 'p', 0) AS replays,
+    e.created_at,
+    coalesce(d.value ->> 'w', d.value ->> 'u') AS window_started_at,
+    d.value ->> 'u' AS updated_at,
+    e.updated_at AS event_updated_at
+  FROM events AS e, json_each(e.destinations) AS d;
+  `,
+]
+
+/** Width of one rollup bucket: stats and chart windows are counted in whole buckets. */
+export const ROLLUP_BUCKET_MS = 5 * 60 * 1000

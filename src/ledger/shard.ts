@@ -1,0 +1,713 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Bindings } from '../env'
+import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
+import {
+  deadLetteredState,
+  decidePair,
+  droppedState,
+  isTerminal,
+  type PairState,
+  REPLAYABLE_STATUSES,
+  replayedState,
+} from './state'
+import { loadPair, type StoredPair, storePair } from './stored'
+import type {
+  ClaimEvent,
+  ClaimRequest,
+  DeadLetterEvent,
+  DeliveryFilter,
+  EventClaim,
+  EventKey,
+  EventMeta,
+  LedgerRow,
+  ListCursor,
+  PairKey,
+  RecordRequest,
+  ReplaySelection,
+  ReplaySkip,
+  ReplayTaken,
+  StatsRow,
+  TimelineRow,
+} from './types'
+
+interface EventRow extends Record<string, SqlStorageValue> {
+  source: string
+  message_id: string
+  ingest_id: string
+  destinations: string
+  has_body: number
+  duplicates: number
+}
+
+/** The pairs of a stored event, as states. */
+type Pairs = Record<string, PairState>
+
+/** A claim's hold on an event while its partner calls run: held in memory, never written. */
+interface Lease {
+  claimId: string
+  owner: string
+  isReplay: boolean
+  until: number
+  /** Copies of the messageId seen while the event had no row yet; written with its first record. */
+  duplicates: number
+}
+
+/** Events purged per alarm run, so a purge never holds the shard for long. */
+const PURGE_BATCH = 500
+const PURGE_INTERVAL_MS = 60 * 60 * 1000
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** Retention in days from a var; the default when unset or not a positive number. */
+function retentionDays(value: string | undefined, fallback: number): number {
+  const days = Number(value)
+  return Number.isFinite(days) && days > 0 ? days : fallback
+}
+
+function leaseKey(key: EventKey): string {
+  return `${key.source}\u0000${key.messageId}`
+}
+
+/**
+ * Changes of rollup counts within one transaction, written together at its end:
+ * a pair leaving a (bucket, status, reason) counts -1 there, +1 where it lands.
+ */
+class RollupChanges {
+  readonly #deltas = new Map<string, { key: (string | number)[]; delta: number }>()
+
+  move(source: string, destination: string, from: PairState | undefined, to: PairState | undefined): void {
+    if (from) this.add(source, destination, from, -1)
+    if (to) this.add(source, destination, to, 1)
+  }
+
+  private add(source: string, destination: string, state: PairState, delta: number): void {
+    const key = [
+      Math.floor(state.updatedAt / ROLLUP_BUCKET_MS),
+      source,
+      destination,
+      state.status,
+      state.reason ?? '',
+    ]
+    const id = key.join('\u0000')
+    const entry = this.#deltas.get(id) ?? { key, delta: 0 }
+    entry.delta += delta
+    this.#deltas.set(id, entry)
+  }
+
+  write(sql: SqlStorage): void {
+    for (const { key, delta } of this.#deltas.values()) {
+      if (delta === 0) continue
+      sql.exec(
+        `INSERT INTO rollups (bucket, source, destination, status, reason, count) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET count = count + excluded.count`,
+        ...key,
+        delta,
+      )
+      sql.exec(
+        'DELETE FROM rollups WHERE bucket = ? AND source = ? AND destination = ? AND status = ? AND reason = ? AND count = 0',
+        ...key,
+      )
+    }
+  }
+}
+
+/**
+ * `WHERE` conditions over the `deliveries` view (columns of `alias`, when the
+ * view is joined); every value is bound, never interpolated.
+ */
+function filterConditions(filter: DeliveryFilter, alias = ''): { sql: string[]; params: SqlStorageValue[] } {
+  const column = (name: string) => (alias ? `${alias}.${name}` : name)
+  const sql: string[] = []
+  const params: SqlStorageValue[] = []
+  const equal = (name: string, value: string | undefined) => {
+    if (value === undefined) return
+    sql.push(`${column(name)} = ?`)
+    params.push(value)
+  }
+  equal('source', filter.source)
+  equal('message_id', filter.messageId)
+  equal('user_id', filter.userId)
+  equal('destination', filter.destination)
+  equal('status', filter.status)
+  equal('reason', filter.reason)
+  if (filter.search !== undefined) {
+    sql.push(`(${column('message_id')} = ? OR ${column('user_id')} = ?)`)
+    params.push(filter.search, filter.search)
+  }
+  if (filter.since !== undefined) {
+    // A pair's change is never later than its event's: the event bound lets the time index prune.
+    sql.push(`${column('event_updated_at')} >= ? AND ${column('updated_at')} >= ?`)
+    params.push(filter.since, filter.since)
+  }
+  if (filter.until !== undefined) {
+    sql.push(`${column('updated_at')} < ?`)
+    params.push(filter.until)
+  }
+  return { sql, params }
+}
+
+function where(conditions: string[]): string {
+  return conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''
+}
+
+/**
+ * One shard of the delivery ledger: a Durable Object with its own SQLite
+ * database, the single writer of the events hashed to it (src/ledger/shards.ts).
+ * Each method is one call from the consumer or the admin side and runs as one
+ * transaction. docs/storage.md describes the tables; docs/capacity.md the sizing.
+ */
+export class LedgerShard extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage
+  private readonly leases = new Map<string, Lease>()
+  private alarmChecked = false
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
+    this.sql = ctx.storage.sql
+    ctx.storage.transactionSync(() => {
+      this.sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
+      const applied =
+        this.sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0]?.version ?? 0
+      for (const [index, migration] of SHARD_MIGRATIONS.entries())
+        if (index >= applied) this.sql.exec(migration)
+      this.sql.exec('DELETE FROM schema_version')
+      this.sql.exec('INSERT INTO schema_version (version) VALUES (?)', SHARD_MIGRATIONS.length)
+    })
+  }
+
+  /**
+   * Decides, for each event, which pairs the consumer attempts now. Routing drops
+   * are written here; due pairs are only leased (in memory) until their outcome
+   * is recorded, so a concurrent copy of the same messageId is told it is a
+   * duplicate (another owner) or busy (the same owner, e.g. a replay racing).
+   */
+  async claim(request: ClaimRequest): Promise<EventClaim[]> {
+    await this.scheduleRetention()
+    const taken = new Map<string, Lease>()
+    const claims = this.ctx.storage.transactionSync(() => {
+      const rollups = new RollupChanges()
+      const result = request.events.map((event) => this.claimEvent(event, request, taken, rollups))
+      rollups.write(this.sql)
+      return result
+    })
+    for (const [key, lease] of taken) this.leases.set(key, lease)
+    return claims
+  }
+
+  private claimEvent(
+    event: ClaimEvent,
+    request: ClaimRequest,
+    taken: Map<string, Lease>,
+    rollups: RollupChanges,
+  ): EventClaim {
+    const { now } = request
+    const key = leaseKey(event)
+    const row = this.readEvent(event)
+    const pairs = row ? this.pairsOf(row) : {}
+    const owns =
+      !row || row.ingest_id === event.owner || Object.values(pairs).some((p) => p.owner === event.owner)
+    const lease = taken.get(key) ?? this.liveLease(key, now)
+    if (taken.has(key)) {
+      // The same messageId twice in one batch: the first copy is the one delivered.
+      if (event.isReplay) return { kind: 'busy', until: now }
+      this.countDuplicate(event, row, lease)
+      return { kind: 'duplicate' }
+    }
+    if (!event.isReplay && !owns) {
+      this.countDuplicate(event, row, lease)
+      return { kind: 'duplicate' }
+    }
+    if (lease && lease.claimId !== request.claimId) {
+      if (!row && !event.isReplay && !lease.isReplay && lease.owner !== event.owner) {
+        this.countDuplicate(event, row, lease)
+        return { kind: 'duplicate' }
+      }
+      return { kind: 'busy', until: lease.until }
+    }
+
+    const changed: Pairs = {}
+    const due: { destination: string; previous: PairState | null }[] = []
+    let waitUntil: number | null = null
+    const routed = new Set(event.routes.map((route) => route.destination))
+    if (!event.isReplay) {
+      // Still retrying for a destination since removed or disabled: nothing will deliver it now.
+      for (const [destination, state] of Object.entries(pairs)) {
+        if (state.status === 'retrying' && state.owner === event.owner && !routed.has(destination))
+          changed[destination] = droppedState(event.owner, state, now, 'destination_removed')
+      }
+    }
+    for (const route of event.routes) {
+      const previous = pairs[route.destination]
+      const decision = decidePair(previous, event.owner, event.isReplay, now)
+      if (decision.kind === 'wait') waitUntil = Math.min(waitUntil ?? decision.until, decision.until)
+      if (decision.kind !== 'due') continue
+      if (route.drop)
+        changed[route.destination] = droppedState(
+          event.owner,
+          previous,
+          now,
+          route.drop.reason,
+          route.drop.detail,
+        )
+      else due.push({ destination: route.destination, previous: previous ?? null })
+    }
+    if (Object.keys(changed).length > 0)
+      this.writePairs(event, event.meta, event.owner, row, pairs, changed, null, now, rollups)
+    if (due.length > 0)
+      taken.set(key, {
+        claimId: request.claimId,
+        owner: event.owner,
+        isReplay: event.isReplay,
+        until: now + request.leaseMs,
+        duplicates: lease?.duplicates ?? 0,
+      })
+    return { kind: 'claimed', due, waitUntil }
+  }
+
+  /** Lets go of leases a consumer took but will not record (it gave up before delivering). */
+  release(claimId: string, keys: EventKey[]): void {
+    for (const key of keys) {
+      const id = leaseKey(key)
+      if (this.leases.get(id)?.claimId === claimId) this.leases.delete(id)
+    }
+  }
+
+  /**
+   * Writes outcomes. Idempotent: a state older than the stored one, or the same
+   * one again (a continuation recording what an earlier call already wrote), changes nothing.
+   */
+  async record(request: RecordRequest): Promise<void> {
+    await this.scheduleRetention()
+    this.ctx.storage.transactionSync(() => {
+      const rollups = new RollupChanges()
+      for (const event of request.events) {
+        const row = this.readEvent(event)
+        const pairs = row ? this.pairsOf(row) : {}
+        const changed: Pairs = {}
+        for (const [destination, state] of Object.entries(event.states)) {
+          const stored = pairs[destination]
+          if (stored && (stored.updatedAt > state.updatedAt || samePair(stored, state))) continue
+          changed[destination] = state
+        }
+        const lease = this.leases.get(leaseKey(event))
+        if (Object.keys(changed).length > 0)
+          this.writePairs(
+            event,
+            event.meta,
+            event.owner,
+            row,
+            pairs,
+            changed,
+            event.body,
+            request.now,
+            rollups,
+            lease,
+          )
+      }
+      rollups.write(this.sql)
+    })
+    for (const event of request.events) {
+      const id = leaseKey(event)
+      const lease = this.leases.get(id)
+      if (lease && (request.claimId === null || lease.claimId === request.claimId)) this.leases.delete(id)
+    }
+  }
+
+  /** A message the queue gave up on: every routed pair not yet settled fails as `dead_lettered`. */
+  async deadLetter(now: number, events: DeadLetterEvent[]): Promise<number> {
+    await this.scheduleRetention()
+    let failed = 0
+    this.ctx.storage.transactionSync(() => {
+      const rollups = new RollupChanges()
+      for (const event of events) {
+        const row = this.readEvent(event)
+        const pairs = row ? this.pairsOf(row) : {}
+        const changed: Pairs = {}
+        for (const route of event.routes) {
+          const previous = pairs[route.destination]
+          if (previous && (isTerminal(previous.status) || previous.owner !== event.owner)) continue
+          if (route.drop) {
+            changed[route.destination] = droppedState(
+              event.owner,
+              previous,
+              now,
+              route.drop.reason,
+              route.drop.detail,
+            )
+            continue
+          }
+          changed[route.destination] = deadLetteredState(event.owner, previous, now)
+          failed += 1
+        }
+        if (Object.keys(changed).length > 0)
+          this.writePairs(event, event.meta, event.owner, row, pairs, changed, event.body, now, rollups)
+      }
+      rollups.write(this.sql)
+    })
+    for (const event of events) this.leases.delete(leaseKey(event))
+    return failed
+  }
+
+  /** Whether this shard has a row for each key (finding events written before a shard-count raise). */
+  holds(keys: EventKey[]): boolean[] {
+    return keys.map((key) => this.readEvent(key) !== undefined)
+  }
+
+  /** Rows of these events (one shard holds all of an event's pairs). */
+  lookup(keys: EventKey[]): LedgerRow[] {
+    return keys.flatMap((key) =>
+      this.sql
+        .exec<LedgerRow & Record<string, SqlStorageValue>>(
+          'SELECT * FROM deliveries WHERE source = ? AND message_id = ? ORDER BY destination',
+          key.source,
+          key.messageId,
+        )
+        .toArray(),
+    )
+  }
+
+  /** Newest events first, then by (source, messageId, destination), after `cursor`; `limit` rows. */
+  list(filter: DeliveryFilter, limit: number, cursor: ListCursor | null): LedgerRow[] {
+    const conditions = filterConditions(filter)
+    if (cursor) {
+      conditions.sql.push(
+        'event_updated_at <= ? AND (event_updated_at, source, message_id, destination) < (?, ?, ?, ?)',
+      )
+      conditions.params.push(
+        cursor.eventUpdatedAt,
+        cursor.eventUpdatedAt,
+        cursor.source,
+        cursor.messageId,
+        cursor.destination,
+      )
+    }
+    return this.sql
+      .exec<LedgerRow & Record<string, SqlStorageValue>>(
+        `SELECT * FROM deliveries ${where(conditions.sql)}
+         ORDER BY event_updated_at DESC, source DESC, message_id DESC, destination DESC LIMIT ?`,
+        ...conditions.params,
+        limit,
+      )
+      .toArray()
+  }
+
+  /** Counts per destination × status × reason for pairs last changed in [since, until), from rollups. */
+  stats(since: number, until: number, source?: string): StatsRow[] {
+    const [first, end] = bucketRange(since, until)
+    return this.sql
+      .exec<StatsRow & Record<string, SqlStorageValue>>(
+        `SELECT destination, status, NULLIF(reason, '') AS reason, SUM(count) AS count FROM rollups
+         WHERE bucket >= ? AND bucket < ? ${source === undefined ? '' : 'AND source = ?'}
+         GROUP BY destination, status, reason HAVING SUM(count) != 0`,
+        first,
+        end,
+        ...(source === undefined ? [] : [source]),
+      )
+      .toArray()
+  }
+
+  /** Counts per destination × status × chart bar (`bucketMs`, a multiple of the rollup bucket). */
+  timeline(since: number, until: number, bucketMs: number, source?: string): TimelineRow[] {
+    const [first, end] = bucketRange(since, until)
+    return this.sql
+      .exec<TimelineRow & Record<string, SqlStorageValue>>(
+        `SELECT destination, status, CAST((bucket * ? - ?) / ? AS INTEGER) AS bucket, SUM(count) AS count
+         FROM rollups AS r
+         WHERE r.bucket >= ? AND r.bucket < ? ${source === undefined ? '' : 'AND source = ?'}
+         GROUP BY destination, status, 3 HAVING SUM(count) != 0`,
+        ROLLUP_BUCKET_MS,
+        first * ROLLUP_BUCKET_MS,
+        bucketMs,
+        first,
+        end,
+        ...(source === undefined ? [] : [source]),
+      )
+      .toArray()
+      .map((row) => ({
+        ...row,
+        bucket: row.bucket + Math.floor((first * ROLLUP_BUCKET_MS - since) / bucketMs),
+      }))
+  }
+
+  /**
+   * Takes failed or dropped pairs for a replay (compare-and-set in one
+   * transaction, so two replays cannot both take a pair): each moves to
+   * retrying under `replayId`. Pairs without a kept body, or not replayable, are skipped with why.
+   */
+  takeForReplay(
+    selection: ReplaySelection,
+    limit: number,
+    replayId: string,
+    now: number,
+  ): { taken: ReplayTaken[]; skipped: ReplaySkip[] } {
+    return this.ctx.storage.transactionSync(() => {
+      const rollups = new RollupChanges()
+      const taken: ReplayTaken[] = []
+      const skipped: ReplaySkip[] = []
+      for (const candidate of this.replayCandidates(selection, limit)) {
+        const key: PairKey = {
+          source: candidate.source,
+          messageId: candidate.message_id,
+          destination: candidate.destination,
+        }
+        const row = this.readEvent(key)
+        const pairs = row ? this.pairsOf(row) : {}
+        const previous = pairs[key.destination]
+        if (!row || !previous) continue
+        if (!REPLAYABLE_STATUSES.includes(previous.status)) {
+          skipped.push({ ...key, reason: `status_${previous.status}` })
+          continue
+        }
+        const body = candidate.body
+        if (body === null) {
+          skipped.push({ ...key, reason: 'event_not_kept' })
+          continue
+        }
+        const state = replayedState(previous, replayId, now)
+        this.writePairs(
+          key,
+          null,
+          row.ingest_id,
+          row,
+          pairs,
+          { [key.destination]: state },
+          null,
+          now,
+          rollups,
+        )
+        taken.push({ ...key, body, previous })
+      }
+      rollups.write(this.sql)
+      return { taken, skipped }
+    })
+  }
+
+  /** Gives pairs back the state they had before a replay took them (the queue refused the replay). */
+  releaseReplay(taken: ReplayTaken[], replayId: string, now: number): void {
+    this.ctx.storage.transactionSync(() => {
+      const rollups = new RollupChanges()
+      for (const item of taken) {
+        const row = this.readEvent(item)
+        if (!row) continue
+        const pairs = this.pairsOf(row)
+        const current = pairs[item.destination]
+        if (current?.owner !== replayId || current.status !== 'retrying') continue
+        this.writePairs(
+          item,
+          null,
+          row.ingest_id,
+          row,
+          pairs,
+          { [item.destination]: item.previous },
+          null,
+          now,
+          rollups,
+        )
+      }
+      rollups.write(this.sql)
+    })
+  }
+
+  /** Bytes this shard's database takes (its capacity is 10 GB). */
+  size(): number {
+    return this.sql.databaseSize
+  }
+
+  /**
+   * Deletes settled events whose last change is past retention and event bodies
+   * past theirs, at most `PURGE_BATCH` of each; reports whether more remain.
+   */
+  purge(now: number): { events: number; bodies: number; more: boolean } {
+    const eventCutoff = now - retentionDays(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
+    const bodyCutoff = now - retentionDays(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
+    return this.ctx.storage.transactionSync(() => {
+      const rollups = new RollupChanges()
+      const expired = this.sql
+        .exec<EventRow>(
+          `SELECT source, message_id, ingest_id, destinations, 0 AS has_body, duplicates FROM events
+           WHERE updated_at < ? AND unsettled = 0 ORDER BY updated_at LIMIT ?`,
+          eventCutoff,
+          PURGE_BATCH,
+        )
+        .toArray()
+      for (const row of expired) {
+        for (const [destination, state] of Object.entries(this.pairsOf(row)))
+          rollups.move(row.source, destination, state, undefined)
+        this.sql.exec('DELETE FROM events WHERE source = ? AND message_id = ?', row.source, row.message_id)
+      }
+      rollups.write(this.sql)
+      const bodies = this.sql
+        .exec<{ source: string; message_id: string }>(
+          'SELECT source, message_id FROM events WHERE body_kept_at < ? ORDER BY body_kept_at LIMIT ?',
+          bodyCutoff,
+          PURGE_BATCH,
+        )
+        .toArray()
+      for (const row of bodies)
+        this.sql.exec(
+          'UPDATE events SET body = NULL, body_kept_at = NULL WHERE source = ? AND message_id = ?',
+          row.source,
+          row.message_id,
+        )
+      return {
+        events: expired.length,
+        bodies: bodies.length,
+        more: expired.length === PURGE_BATCH || bodies.length === PURGE_BATCH,
+      }
+    })
+  }
+
+  /** Retention runs on the shard's own alarm: soon again while a purge has more to do, else hourly. */
+  override async alarm(): Promise<void> {
+    const now = Date.now()
+    const { more } = this.purge(now)
+    await this.ctx.storage.setAlarm(now + (more ? 1_000 : PURGE_INTERVAL_MS))
+  }
+
+  private async scheduleRetention(): Promise<void> {
+    if (this.alarmChecked) return
+    if ((await this.ctx.storage.getAlarm()) === null)
+      await this.ctx.storage.setAlarm(Date.now() + PURGE_INTERVAL_MS)
+    this.alarmChecked = true
+  }
+
+  private liveLease(key: string, now: number): Lease | undefined {
+    const lease = this.leases.get(key)
+    if (lease && lease.until <= now) {
+      this.leases.delete(key)
+      return undefined
+    }
+    return lease
+  }
+
+  private countDuplicate(key: EventKey, row: EventRow | undefined, lease: Lease | undefined): void {
+    if (row)
+      this.sql.exec(
+        'UPDATE events SET duplicates = duplicates + 1 WHERE source = ? AND message_id = ?',
+        key.source,
+        key.messageId,
+      )
+    else if (lease) lease.duplicates += 1
+  }
+
+  private readEvent(key: EventKey): EventRow | undefined {
+    return this.sql
+      .exec<EventRow>(
+        `SELECT source, message_id, ingest_id, destinations, body IS NOT NULL AS has_body, duplicates
+         FROM events WHERE source = ? AND message_id = ?`,
+        key.source,
+        key.messageId,
+      )
+      .toArray()[0]
+  }
+
+  private pairsOf(row: Pick<EventRow, 'destinations' | 'ingest_id'>): Pairs {
+    const stored = JSON.parse(row.destinations) as Record<string, StoredPair>
+    const pairs: Pairs = {}
+    for (const [destination, pair] of Object.entries(stored))
+      pairs[destination] = loadPair(pair, row.ingest_id)
+    return pairs
+  }
+
+  /**
+   * Writes changed pairs of one event (inserting it when it has no row yet, with
+   * `meta`), moves their rollup counts, and keeps `body` when given and none is kept.
+   */
+  private writePairs(
+    key: EventKey,
+    meta: EventMeta | null,
+    owner: string,
+    row: EventRow | undefined,
+    pairs: Pairs,
+    changed: Pairs,
+    body: string | null,
+    now: number,
+    rollups: RollupChanges,
+    lease?: Lease,
+  ): void {
+    const merged: Pairs = { ...pairs, ...changed }
+    const eventOwner = row?.ingest_id ?? owner
+    const stored: Record<string, StoredPair> = {}
+    for (const [destination, state] of Object.entries(merged))
+      stored[destination] = storePair(state, eventOwner)
+    for (const [destination, state] of Object.entries(changed))
+      rollups.move(key.source, destination, pairs[destination], state)
+    const unsettled = Object.values(merged).some((state) => state.status === 'retrying') ? 1 : 0
+    const updatedAt = Math.max(...Object.values(changed).map((state) => state.updatedAt))
+    const keptBody = row?.has_body ? null : body
+    if (row) {
+      this.sql.exec(
+        `UPDATE events SET destinations = ?, body = coalesce(body, ?), body_kept_at = coalesce(body_kept_at, ?),
+           updated_at = max(updated_at, ?), unsettled = ? WHERE source = ? AND message_id = ?`,
+        JSON.stringify(stored),
+        keptBody,
+        keptBody === null ? null : now,
+        updatedAt,
+        unsettled,
+        key.source,
+        key.messageId,
+      )
+      return
+    }
+    if (!meta) return
+    this.sql.exec(
+      `INSERT INTO events (source, message_id, ingest_id, event_type, event_name, user_id, destinations,
+         body, body_kept_at, duplicates, created_at, updated_at, unsettled)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      key.source,
+      key.messageId,
+      eventOwner,
+      meta.type,
+      meta.name,
+      meta.userId,
+      JSON.stringify(stored),
+      keptBody,
+      keptBody === null ? null : now,
+      lease?.duplicates ?? 0,
+      now,
+      updatedAt,
+      unsettled,
+    )
+  }
+
+  private replayCandidates(
+    selection: ReplaySelection,
+    limit: number,
+  ): { source: string; message_id: string; destination: string; body: string | null }[] {
+    type Candidate = { source: string; message_id: string; destination: string; body: string | null }
+    const select = `SELECT d.source, d.message_id, d.destination, e.body FROM deliveries AS d
+      JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id`
+    if (selection.pairs) {
+      return selection.pairs.flatMap((pair) =>
+        this.sql
+          .exec<Candidate>(
+            `${select} WHERE d.source = ? AND d.message_id = ? AND d.destination = ?`,
+            pair.source,
+            pair.messageId,
+            pair.destination,
+          )
+          .toArray(),
+      )
+    }
+    const conditions = filterConditions(selection.filter ?? {}, 'd')
+    conditions.sql.push(`d.status IN (${REPLAYABLE_STATUSES.map(() => '?').join(', ')})`)
+    return this.sql
+      .exec<Candidate>(
+        `${select} ${where(conditions.sql)} ORDER BY d.event_updated_at LIMIT ?`,
+        ...conditions.params,
+        ...REPLAYABLE_STATUSES,
+        limit,
+      )
+      .toArray()
+  }
+}
+
+/** The rollup buckets a window covers: those starting in [since, until). */
+function bucketRange(since: number, until: number): [number, number] {
+  return [Math.ceil(since / ROLLUP_BUCKET_MS), Math.ceil(until / ROLLUP_BUCKET_MS)]
+}
+
+function samePair(a: PairState, b: PairState): boolean {
+  return (
+    a.updatedAt === b.updatedAt && a.status === b.status && a.attempts === b.attempts && a.owner === b.owner
+  )
+}

@@ -1,0 +1,281 @@
+import type { RouterConfig, SourceConfig } from '../config/schema'
+import { findSourceByName, loadConfig } from '../config/store'
+import { subrequestBudget } from '../delivery/budget'
+import { type DueDelivery, deliverDue } from '../delivery/deliver'
+import { queueDelaySeconds, retryDelaySeconds } from '../delivery/retry-policy'
+import { type RoutingDecision, routeEvent, routeOf } from '../delivery/routing'
+import type { Bindings } from '../env'
+import { eventMeta } from '../ledger/event-meta'
+import { Ledger } from '../ledger/ledger'
+import { keyId } from '../ledger/shards'
+import { attemptedState, needsBody, type PairState } from '../ledger/state'
+import type { ClaimEvent, RecordEvent } from '../ledger/types'
+import type { Clock } from '../lib/clock'
+import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
+import type { SegmentEvent } from '../segment/schema'
+import { type ReadMessage, readBatch, recordCarried, retryAfterOwnFault } from './batch'
+import type { CarriedOutcome, QueuedDeliveryMessage } from './message'
+import { enqueueContinuation } from './produce'
+
+/**
+ * How long a claim holds an event while its partner calls run: a queue
+ * consumer invocation runs at most 15 minutes, so no live attempt outlasts it.
+ */
+const LEASE_MS = 15 * 60 * 1000
+
+/** One event of one message on its way through this invocation. */
+interface EventWork {
+  message: MessageWork
+  event: SegmentEvent
+  claim: ClaimEvent
+  /** Routing's decision per destination that is to be delivered. */
+  targets: Map<string, Extract<RoutingDecision, { deliver: unknown }>>
+  /** The states this invocation gives its pairs. */
+  states: Record<string, PairState>
+  keepBody: boolean
+}
+
+interface MessageWork {
+  read: ReadMessage
+  source: SourceConfig
+  events: EventWork[]
+  /** Earliest time something of it is due again; undefined when it is done. */
+  waitUntil?: number
+  /** Our own storage failed for part of it: retried with backoff. */
+  ownFault?: boolean
+  /** Outcomes the ledger did not take, carried by a continuation. */
+  unrecorded: CarriedOutcome[]
+}
+
+/**
+ * The delivery queue's consumer, one batch at a time:
+ * read → record what continuations carry → route → claim in the ledger →
+ * deliver the due pairs → record their outcomes → ack, retry or continue.
+ * Nothing is sent before the ledger has claimed it, and an outcome the ledger
+ * fails to record travels on in a continuation message instead of being sent
+ * again (docs/storage.md, "Faults").
+ */
+export async function consumeDeliveries(
+  batch: MessageBatch<QueuedDeliveryMessage>,
+  env: Bindings,
+  clock: Clock,
+): Promise<void> {
+  const read = readBatch(batch)
+  let config: RouterConfig
+  try {
+    config = await loadConfig(env)
+  } catch {
+    retryAfterOwnFault(env, read, 'config_unavailable')
+    return
+  }
+  const ledger = new Ledger(env)
+  const ready = await recordCarried(env, ledger, read, clock.now())
+  const work = routeMessages(ready, config)
+  const claimId = crypto.randomUUID()
+  const due = await claimDue(ledger, work, claimId, clock.now())
+  const outcomes = await deliverDue(
+    env,
+    due.map(({ delivery }) => delivery),
+    subrequestBudget(env),
+    clock,
+  )
+  const finishedAt = clock.now()
+  due.forEach(({ work: item, previous, delivery }, index) => {
+    const outcome = outcomes[index]
+    if (!outcome) return
+    const retryDelayMs =
+      retryDelaySeconds(
+        env,
+        delivery.attempt,
+        'retryAfterSeconds' in outcome ? outcome.retryAfterSeconds : undefined,
+      ) * 1000
+    const state = attemptedState(item.claim.owner, previous ?? undefined, outcome, finishedAt, retryDelayMs)
+    item.states[delivery.destination] = state
+    if (needsBody(state, false)) item.keepBody = true
+    if (state.nextAttemptAt !== null) waitFor(item.message, state.nextAttemptAt)
+  })
+  await recordOutcomes(ledger, work, claimId, finishedAt)
+  await settleMessages(env, work, clock.now())
+}
+
+/** Pairs source config to each message; a message whose source is gone has nowhere to go. */
+function routeMessages(messages: readonly ReadMessage[], config: RouterConfig): MessageWork[] {
+  const work: MessageWork[] = []
+  for (const read of messages) {
+    const { body } = read
+    const source = findSourceByName(config, body.source)
+    if (!source) {
+      logWarn({
+        msg: 'source no longer configured; message dropped',
+        source: body.source,
+        count: body.events.length,
+      })
+      read.queued.ack()
+      continue
+    }
+    const message: MessageWork = { read, source, events: [], unrecorded: [] }
+    for (const event of body.events) {
+      const decisions = routeEvent(event, source, body.only)
+      const targets = new Map<string, Extract<RoutingDecision, { deliver: unknown }>>()
+      for (const decision of decisions) if ('deliver' in decision) targets.set(decision.destination, decision)
+      message.events.push({
+        message,
+        event,
+        targets,
+        states: {},
+        keepBody: false,
+        claim: {
+          source: source.name,
+          messageId: event.messageId,
+          owner: body.ingestId,
+          isReplay: body.only !== undefined,
+          meta: eventMeta(event),
+          routes: decisions.map(routeOf),
+        },
+      })
+    }
+    work.push(message)
+  }
+  return work
+}
+
+function waitFor(message: MessageWork, at: number): void {
+  message.waitUntil = Math.min(message.waitUntil ?? at, at)
+}
+
+interface ClaimedDelivery {
+  work: EventWork
+  previous: PairState | null
+  delivery: DueDelivery
+}
+
+/**
+ * Asks the ledger which pairs to attempt (one call per shard). Events on a
+ * shard that failed are not attempted: their messages are retried with backoff.
+ */
+async function claimDue(
+  ledger: Ledger,
+  work: readonly MessageWork[],
+  claimId: string,
+  now: number,
+): Promise<ClaimedDelivery[]> {
+  const events = work.flatMap((message) => message.events)
+  let claims: Awaited<ReturnType<Ledger['claim']>>
+  try {
+    claims = await ledger.claim({ claimId, now, leaseMs: LEASE_MS, events: events.map((item) => item.claim) })
+  } catch {
+    claims = new Map()
+  }
+  const due: ClaimedDelivery[] = []
+  for (const item of events) {
+    const claim = claims.get(keyId(item.claim))
+    if (!claim) {
+      item.message.ownFault = true
+      continue
+    }
+    if (claim.kind === 'busy') waitFor(item.message, claim.until)
+    if (claim.kind !== 'claimed') continue
+    if (claim.waitUntil !== null) waitFor(item.message, claim.waitUntil)
+    for (const pair of claim.due) {
+      const target = item.targets.get(pair.destination)
+      if (!target) continue
+      due.push({
+        work: item,
+        previous: pair.previous,
+        delivery: {
+          source: item.claim.source,
+          destination: pair.destination,
+          definition: target.deliver.definition,
+          config: target.deliver.config,
+          event: item.event,
+          attempt: (pair.previous?.attempts ?? 0) + 1,
+        },
+      })
+    }
+  }
+  return due
+}
+
+/**
+ * Writes every outcome of the batch, one call per shard. What a failing shard
+ * did not take is kept on its message, to travel on in a continuation.
+ */
+async function recordOutcomes(
+  ledger: Ledger,
+  work: readonly MessageWork[],
+  claimId: string,
+  now: number,
+): Promise<void> {
+  const written = work
+    .flatMap((message) => message.events)
+    .filter((item) => Object.keys(item.states).length > 0)
+  if (written.length === 0) return
+  for (const item of written) logOutcomes(item)
+  const records: RecordEvent[] = written.map((item) => ({
+    source: item.claim.source,
+    messageId: item.claim.messageId,
+    owner: item.claim.owner,
+    meta: item.claim.meta,
+    states: item.states,
+    body: item.keepBody ? JSON.stringify(item.event) : null,
+  }))
+  let failed: Set<string>
+  try {
+    failed = new Set((await ledger.record({ claimId, now, events: records })).map(keyId))
+  } catch {
+    failed = new Set(records.map(keyId))
+  }
+  for (const item of written) {
+    if (!failed.has(keyId(item.claim))) continue
+    item.message.unrecorded.push({
+      messageId: item.claim.messageId,
+      states: item.states,
+      keepBody: item.keepBody,
+    })
+  }
+}
+
+/**
+ * Acks what is done, retries what waits (until its next attempt) or hit our
+ * own fault (with backoff), and replaces a message whose outcomes the ledger
+ * did not take by a continuation carrying them.
+ */
+async function settleMessages(env: Bindings, work: readonly MessageWork[], now: number): Promise<void> {
+  for (const message of work) {
+    const { queued, body } = message.read
+    if (message.unrecorded.length > 0) {
+      try {
+        await enqueueContinuation(env.DELIVERY_QUEUE, body, message.unrecorded)
+        logWarn({
+          msg: 'ledger write failed; outcomes carried by a continuation',
+          source: body.source,
+          count: message.unrecorded.length,
+        })
+        queued.ack()
+      } catch {
+        // Both the ledger and the queue failed: the claim's lease keeps the events from being
+        // sent again until it expires (docs/storage.md, "Faults": the one double-fault window).
+        retryAfterOwnFault(env, [message.read], 'ledger_and_queue_unavailable')
+      }
+      continue
+    }
+    if (message.ownFault) retryAfterOwnFault(env, [message.read], 'ledger_unavailable')
+    else if (message.waitUntil !== undefined)
+      queued.retry({ delaySeconds: queueDelaySeconds((message.waitUntil - now) / 1000) })
+    else queued.ack()
+  }
+}
+
+/** One log line per event: every destination's new state, ids and outcomes only. */
+function logOutcomes(item: EventWork): void {
+  const outcomes: Record<string, DestinationOutcomeLog> = {}
+  for (const [destination, state] of Object.entries(item.states)) {
+    outcomes[destination] = {
+      status: state.status,
+      ...(state.reason && { reason: state.reason }),
+      ...(state.partnerStatus && { partnerStatus: state.partnerStatus }),
+      attempt: state.attempts,
+    }
+  }
+  logInfo({ msg: 'delivery', source: item.claim.source, messageId: item.claim.messageId, outcomes })
+}
