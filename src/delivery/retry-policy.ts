@@ -3,7 +3,7 @@ import type { Bindings } from '../env'
 /** Longest single wait between partner attempts. */
 const MAX_DELAY_SECONDS = 30 * 60
 /** Longest wait after a failure of our own storage or queue (docs/storage.md, "Faults"). */
-const MAX_INFRASTRUCTURE_DELAY_SECONDS = 5 * 60
+const MAX_INFRASTRUCTURE_DELAY_SECONDS = 10 * 60
 /** Queues accept at most 12 h of delay. */
 const QUEUE_MAX_DELAY_SECONDS = 12 * 60 * 60
 
@@ -30,9 +30,10 @@ export function retryDelaySeconds(env: Bindings, attempts: number, retryAfterSec
 
 /**
  * Seconds before a message is tried again after the ledger, KV or the queue
- * failed (not the partner): 10 s doubling to 5 min, by the message's own
- * attempt count. A 30-minute outage costs about 10 attempts, 4 hours about 50,
- * under the queue's max_retries of 100.
+ * failed (not the partner): 10 s doubling to 10 min, jittered to 50–100 %, by
+ * the message's own attempt count. A 30-minute outage costs at most 12
+ * attempts, 4 hours at most 54, under the queue's max_retries of 100
+ * (docs/storage.md, "Faults").
  */
 export function infrastructureRetryDelaySeconds(env: Bindings, messageAttempts: number): number {
   return backoffSeconds(env, messageAttempts, MAX_INFRASTRUCTURE_DELAY_SECONDS)

@@ -2,6 +2,7 @@ import type { Bindings } from '../env'
 import { decodeCursor, encodeCursor } from './cursor'
 import { keyId, LedgerShards } from './shards'
 import type {
+  ClaimEvent,
   ClaimRequest,
   DeadLetterEvent,
   DeliveryFilter,
@@ -50,20 +51,28 @@ export class Ledger {
     this.#shards = new LedgerShards(env)
   }
 
-  /** Claims a batch's events, one call per shard; the answer per event, by `keyId`. */
-  async claim(request: ClaimRequest): Promise<Map<string, EventClaim>> {
-    const claims = new Map<string, EventClaim>()
-    const groups = await this.#shards.group(request.events)
-    await Promise.all(
-      [...groups].map(async ([index, events]) => {
-        const answers = await this.#shards.stub(index).claim({ ...request, events })
-        events.forEach((event, position) => {
-          const answer = answers[position]
-          if (answer) claims.set(keyId(event), answer)
+  /**
+   * Claims a batch's events, one call per shard. The answers are in the order
+   * of `request.events`; an event whose shard failed has none (undefined).
+   */
+  async claim(request: ClaimRequest): Promise<(EventClaim | undefined)[]> {
+    const answers: (EventClaim | undefined)[] = request.events.map(() => undefined)
+    const indexed = request.events.map((event, index) => ({
+      source: event.source,
+      messageId: event.messageId,
+      index,
+    }))
+    const groups = await this.#shards.group(indexed)
+    await Promise.allSettled(
+      [...groups].map(async ([shard, keys]) => {
+        const events = keys.map((key) => request.events[key.index] as ClaimEvent)
+        const claims = await this.#shards.stub(shard).claim({ ...request, events })
+        keys.forEach((key, position) => {
+          answers[key.index] = claims[position]
         })
       }),
     )
-    return claims
+    return answers
   }
 
   /** Best effort: frees leases of a claim whose partner calls will not happen. */

@@ -183,9 +183,10 @@ export class LedgerShard extends DurableObject<Bindings> {
   async claim(request: ClaimRequest): Promise<EventClaim[]> {
     await this.scheduleRetention()
     const taken = new Map<string, Lease>()
+    const seen = new Set<string>()
     const claims = this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
-      const result = request.events.map((event) => this.claimEvent(event, request, taken, rollups))
+      const result = request.events.map((event) => this.claimEvent(event, request, taken, seen, rollups))
       rollups.write(this.sql)
       return result
     })
@@ -196,32 +197,38 @@ export class LedgerShard extends DurableObject<Bindings> {
   private claimEvent(
     event: ClaimEvent,
     request: ClaimRequest,
+    /** Leases this claim takes (applied once its transaction commits). */
     taken: Map<string, Lease>,
+    /** Events a client's copy already routed in this claim. */
+    seen: Set<string>,
     rollups: RollupChanges,
   ): EventClaim {
     const { now } = request
     const key = leaseKey(event)
     const row = this.readEvent(event)
     const pairs = row ? this.pairsOf(row) : {}
-    const owns =
-      !row || row.ingest_id === event.owner || Object.values(pairs).some((p) => p.owner === event.owner)
-    const lease = taken.get(key) ?? this.liveLease(key, now)
-    if (taken.has(key)) {
-      // The same messageId twice in one batch: the first copy is the one delivered.
-      if (event.isReplay) return { kind: 'busy', until: now }
-      this.countDuplicate(event, row, lease)
-      return { kind: 'duplicate' }
-    }
-    if (!event.isReplay && !owns) {
-      this.countDuplicate(event, row, lease)
-      return { kind: 'duplicate' }
-    }
-    if (lease && lease.claimId !== request.claimId) {
-      if (!row && !event.isReplay && !lease.isReplay && lease.owner !== event.owner) {
-        this.countDuplicate(event, row, lease)
+    const held = taken.get(key) ?? this.liveLease(key, now)
+    if (!event.isReplay) {
+      // The event belongs to the client copy that first routed it; any other copy, in this
+      // batch or later, is a duplicate. (A replay owns only the pairs it took.)
+      const owns =
+        !row ||
+        row.ingest_id === event.owner ||
+        Object.values(pairs).some((pair) => pair.owner === event.owner)
+      if (seen.has(key) || !owns) {
+        this.countDuplicate(event, row, held)
         return { kind: 'duplicate' }
       }
-      return { kind: 'busy', until: lease.until }
+      seen.add(key)
+    }
+    if (held && held.claimId !== request.claimId) {
+      // Another invocation is attempting the event now: a new copy from another client is a
+      // duplicate; the same owner (or a replay) waits for that attempt to be recorded.
+      if (!row && !event.isReplay && !held.isReplay && held.owner !== event.owner) {
+        this.countDuplicate(event, row, held)
+        return { kind: 'duplicate' }
+      }
+      return { kind: 'busy', until: held.until }
     }
 
     const changed: Pairs = {}
@@ -252,13 +259,13 @@ export class LedgerShard extends DurableObject<Bindings> {
     }
     if (Object.keys(changed).length > 0)
       this.writePairs(event, event.meta, event.owner, row, pairs, changed, null, now, rollups)
-    if (due.length > 0)
+    if (due.length > 0 && !taken.has(key))
       taken.set(key, {
         claimId: request.claimId,
         owner: event.owner,
         isReplay: event.isReplay,
         until: now + request.leaseMs,
-        duplicates: lease?.duplicates ?? 0,
+        duplicates: held?.duplicates ?? 0,
       })
     return { kind: 'claimed', due, waitUntil }
   }

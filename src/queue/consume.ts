@@ -160,15 +160,15 @@ async function claimDue(
   now: number,
 ): Promise<ClaimedDelivery[]> {
   const events = work.flatMap((message) => message.events)
-  let claims: Awaited<ReturnType<Ledger['claim']>>
+  let claims: Awaited<ReturnType<Ledger['claim']>> = []
   try {
     claims = await ledger.claim({ claimId, now, leaseMs: LEASE_MS, events: events.map((item) => item.claim) })
   } catch {
-    claims = new Map()
+    // Finding the shards failed (a shard-count raise's look-up): nothing is claimed.
   }
   const due: ClaimedDelivery[] = []
-  for (const item of events) {
-    const claim = claims.get(keyId(item.claim))
+  for (const [index, item] of events.entries()) {
+    const claim = claims[index]
     if (!claim) {
       item.message.ownFault = true
       continue

@@ -32,7 +32,7 @@ beforeAll(async () => {
 })
 
 describe('GET /admin/deliveries', () => {
-  it('pages through every row once, newest first', async () => {
+  it('pages through every row once, newest events first', async () => {
     const seen: string[] = []
     let cursor: string | null = null
     let pages = 0
@@ -42,8 +42,8 @@ describe('GET /admin/deliveries', () => {
       const page = (await response.json()) as Page
       expect(page.deliveries.length).toBeLessThanOrEqual(3)
       for (let index = 1; index < page.deliveries.length; index += 1) {
-        expect(page.deliveries[index - 1]?.updated_at).toBeGreaterThanOrEqual(
-          page.deliveries[index]?.updated_at ?? 0,
+        expect(page.deliveries[index - 1]?.event_updated_at).toBeGreaterThanOrEqual(
+          page.deliveries[index]?.event_updated_at ?? 0,
         )
       }
       seen.push(...page.deliveries.map((row) => `${row.message_id} ${row.destination}`))

@@ -22,7 +22,7 @@ it('spends at most SUBREQUEST_BUDGET partner calls per invocation and retries th
   }
 
   // Calixa sends one request per event: a budget of 3 lets 3 through in this invocation.
-  const first = await consume(message, 1, 'text', { SUBREQUEST_BUDGET: '3' })
+  const first = await consume(message, { attempts: 1, vars: { SUBREQUEST_BUDGET: '3' } })
   expect(first.retryMessages).toHaveLength(1)
   expect(first.delaySeconds).toBeGreaterThanOrEqual(0)
   expect(await tenant.requests('calixa')).toHaveLength(3)
@@ -38,7 +38,7 @@ it('spends at most SUBREQUEST_BUDGET partner calls per invocation and retries th
 
   // Not a partner failure: the circuit stays closed, and the next invocation delivers the rest.
   await new Promise((resolve) => setTimeout(resolve, 1100))
-  const second = await consume(message, 2, 'text', { SUBREQUEST_BUDGET: '3' })
+  const second = await consume(message, { attempts: 2, vars: { SUBREQUEST_BUDGET: '3' } })
   expect(second.explicitAcks).toHaveLength(1)
   expect((await readDeliveries(ids)).map((row) => row.status)).toEqual(Array(5).fill('delivered'))
   expect(await tenant.requests('calixa')).toHaveLength(5)

@@ -43,7 +43,7 @@ it('delivers messages of both forms, in one batch: an old-form message still in 
     events: [track(newId, 'u-new')],
   })
 
-  const result = await consume([oldForm, newForm], 1, 'json')
+  const result = await consume([oldForm, newForm], { attempts: 1, form: 'json' })
 
   expect(result.explicitAcks).toHaveLength(2)
   expect(result.retryMessages).toEqual([])
@@ -65,13 +65,13 @@ it('delivers an old-form message alone, and re-queues it as it is when a partner
   }
 
   const clock = new ManualClock(Date.now())
-  const first = await consume(oldForm, 1, 'json', {}, clock)
+  const first = await consume(oldForm, { attempts: 1, form: 'json', clock })
   expect(first.retryMessages).toHaveLength(1)
   expect(await statusOf(id)).toBe('retrying')
 
   // The queue brings it back once its retry is due.
   clock.advance(60_000)
-  const second = await consume(oldForm, 2, 'json', {}, clock)
+  const second = await consume(oldForm, { attempts: 2, form: 'json', clock })
   expect(second.explicitAcks).toHaveLength(1)
   expect(await statusOf(id)).toBe('delivered')
 })

@@ -33,7 +33,7 @@ it('delivers a replayed pair while another destination of the event is still ret
   }
   const original: DeliveryMessage = { source: source.name, ingestId: 'ingest-race', events: [event] }
   const clock = new ManualClock(Date.now())
-  await consume(original, 1, 'text', {}, clock)
+  await consume(original, { attempts: 1, clock })
   expect((await rowOf(id, 'CrowdPower'))?.status).toBe('failed')
   expect((await rowOf(id, 'Crisp'))?.status).toBe('retrying')
   // A minute later Crisp's unknown-user re-check is due, just as the operator replays CrowdPower.
@@ -54,7 +54,7 @@ it('delivers a replayed pair while another destination of the event is still ret
   expect(replay).toMatchObject({ only: ['CrowdPower'] })
 
   // The queue hands the consumer the original's retry and the replay together.
-  const result = await consume([original, replay], 2, 'text', {}, clock)
+  const result = await consume([original, replay], { attempts: 2, clock })
   expect(result.explicitAcks).toHaveLength(2)
   expect(await rowOf(id, 'CrowdPower')).toMatchObject({
     status: 'delivered',

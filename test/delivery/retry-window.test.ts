@@ -73,11 +73,11 @@ describe('the 4-hour retry window', () => {
     const event = identify(id)
     const message = { source: source.name, ingestId: 'ingest-2', events: [event] }
     const clock = new ManualClock(Date.now())
-    await consume(message, 1, 'text', {}, clock)
+    await consume(message, { attempts: 1, clock })
     // The pair has been retrying for just over 4 hours.
     clock.advance(RETRY_WINDOW_MS + 1_000)
 
-    const result = await consume(message, 12, 'text', {}, clock)
+    const result = await consume(message, { attempts: 12, clock })
     expect(result.explicitAcks).toHaveLength(1)
     expect(result.retryMessages).toEqual([])
     expect(await rowOf(id)).toMatchObject({
@@ -109,11 +109,11 @@ describe('the 4-hour retry window', () => {
     const id = messageId('due')
     const message = { source: source.name, ingestId: 'ingest-3', events: [identify(id)] }
     const clock = new ManualClock(Date.now())
-    await consume(message, 1, 'text', {}, clock)
+    await consume(message, { attempts: 1, clock })
     const { next_attempt_at: due } = (await rowOf(id)) ?? {}
 
     // The queue hands the message back early (at the same instant): it waits again, for the rest.
-    const early = await consume(message, 2, 'text', {}, clock)
+    const early = await consume(message, { attempts: 2, clock })
     expect(early.retryMessages).toHaveLength(1)
     expect(early.delaySeconds).toBe(Math.ceil(((due ?? 0) - clock.now()) / 1000))
     expect(early.delaySeconds).toBeGreaterThanOrEqual(1)
@@ -133,7 +133,7 @@ describe('the 4-hour retry window', () => {
     await putConfig({
       sources: [{ ...source, destinations: { CrowdPower: { ...crowdPower, enabled: false } } }],
     })
-    const result = await consume(message, 2)
+    const result = await consume(message, { attempts: 2 })
     expect(result.explicitAcks).toHaveLength(1)
     expect(await rowOf(id)).toMatchObject({
       status: 'dropped',

@@ -56,6 +56,18 @@ export async function waitForLedger(messageIds: string[], options: WaitOptions):
   }
 }
 
+export interface ConsumeOptions {
+  /** The queue's count of deliveries of each message, this one included. */
+  attempts?: number
+  form?: 'text' | 'json'
+  /** Bindings replaced for this call: a smaller SUBREQUEST_BUDGET, a failing LEDGER. */
+  vars?: Partial<Bindings>
+  /** The consumer's clock; the Worker's own (system time) unless a test moves time. */
+  clock?: Clock
+  /** The queue the batch comes from: the delivery queue, or its dead-letter queue. */
+  queue?: string
+}
+
 /**
  * Runs the real queue handler on messages delivered together in one batch, as
  * the queue would. A DeliveryMessage goes in the form enqueueEvents sends, its
@@ -66,24 +78,26 @@ export async function waitForLedger(messageIds: string[], options: WaitOptions):
  */
 export async function consume(
   messages: QueuedDeliveryMessage | QueuedDeliveryMessage[],
-  attempts = 1,
-  form: 'text' | 'json' = 'text',
-  /** Bindings (vars) replaced for this call, e.g. a smaller SUBREQUEST_BUDGET. */
-  vars: Partial<Pick<Bindings, 'SUBREQUEST_BUDGET'>> = {},
-  /** The consumer's clock; the Worker's own (system time) unless a test moves time. */
-  clock: Clock = systemClock,
+  options: ConsumeOptions = {},
 ) {
+  const {
+    attempts = 1,
+    form = 'text',
+    vars = {},
+    clock = systemClock,
+    queue = 'segment-router-deliveries',
+  } = options
   const bodies = (Array.isArray(messages) ? messages : [messages]).map((body) =>
     typeof body === 'string' || form === 'json' ? body : JSON.stringify(body),
   )
   const batch = createMessageBatch<QueuedDeliveryMessage>(
-    'segment-router-deliveries',
+    queue,
     bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body })),
   )
   const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'))
   const ctx = createExecutionContext()
-  const queue = clock === systemClock ? worker.queue : createQueueHandler(clock)
-  await queue(batch, { ...env, ...vars })
+  const handler = clock === systemClock ? worker.queue : createQueueHandler(clock)
+  await handler(batch, { ...env, ...vars })
   const result = await getQueueResult(batch, ctx)
   const delays = retries.map((retry) => retry.mock.calls[0]?.[0]?.delaySeconds)
   return { ...result, delaySeconds: delays[0], delays }

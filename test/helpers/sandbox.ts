@@ -33,6 +33,25 @@ export class SandboxTenant {
     return (await response.json()) as RecordedRequest[]
   }
 
+  /**
+   * How many accepted (2xx) partner requests carried each of these ids, per
+   * partner, as `"<partner> <id>"` → count. A bulk request counts once for each
+   * id it holds, so "every event exactly once" is every count equal to 1.
+   */
+  async acceptedCounts(ids: readonly string[]): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {}
+    for (const request of await this.requests()) {
+      if (request.status < 200 || request.status >= 300) continue
+      const text = JSON.stringify(request.body)
+      for (const id of ids) {
+        if (!text.includes(JSON.stringify(id))) continue
+        const key = `${request.partner} ${id}`
+        counts[key] = (counts[key] ?? 0) + 1
+      }
+    }
+    return counts
+  }
+
   async fault(partner: SandboxPartner, options: FaultOptions): Promise<void> {
     const response = await fetch(`${this.url}/__sandbox/t/${this.name}/faults`, {
       method: 'POST',
