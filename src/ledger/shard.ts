@@ -521,9 +521,9 @@ export class LedgerShard extends DurableObject<Bindings> {
 
   /**
    * Deletes settled events whose last change is past retention and event bodies
-   * past theirs, at most `PURGE_BATCH` of each; reports whether more remain.
+   * past theirs, at most `batch` of each; reports whether more remain.
    */
-  purge(now: number): { events: number; bodies: number; more: boolean } {
+  purge(now: number, batch = PURGE_BATCH): { events: number; bodies: number; more: boolean } {
     const eventCutoff = now - retentionDays(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
     const bodyCutoff = now - retentionDays(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
     return this.ctx.storage.transactionSync(() => {
@@ -533,7 +533,7 @@ export class LedgerShard extends DurableObject<Bindings> {
           `SELECT source, message_id, ingest_id, destinations, 0 AS has_body, duplicates FROM events
            WHERE updated_at < ? AND unsettled = 0 ORDER BY updated_at LIMIT ?`,
           eventCutoff,
-          PURGE_BATCH,
+          batch,
         )
         .toArray()
       for (const row of expired) {
@@ -546,7 +546,7 @@ export class LedgerShard extends DurableObject<Bindings> {
         .exec<{ source: string; message_id: string }>(
           'SELECT source, message_id FROM events WHERE body_kept_at < ? ORDER BY body_kept_at LIMIT ?',
           bodyCutoff,
-          PURGE_BATCH,
+          batch,
         )
         .toArray()
       for (const row of bodies)
@@ -558,7 +558,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       return {
         events: expired.length,
         bodies: bodies.length,
-        more: expired.length === PURGE_BATCH || bodies.length === PURGE_BATCH,
+        more: expired.length === batch || bodies.length === batch,
       }
     })
   }

@@ -1,0 +1,105 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { expect, it } from 'vitest'
+import { Ledger } from '../../src/ledger/ledger'
+import { LedgerShards } from '../../src/ledger/shards'
+import { ManualClock } from '../../src/lib/clock'
+import type { SegmentEvent } from '../../src/segment/schema'
+import { consume, readDeliveries } from '../helpers/delivery'
+import { configureSource, sandboxDestinations } from '../helpers/destinations'
+import { messageId } from '../helpers/events'
+import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
+import { SandboxTenant } from '../helpers/sandbox'
+
+const DAY = 24 * 60 * 60 * 1000
+
+function identify(id: string): SegmentEvent {
+  const now = new Date().toISOString()
+  return { type: 'identify', messageId: id, userId: `u-${id}`, receivedAt: now, timestamp: now }
+}
+
+/** Purges every shard, `batch` events at a time, until none has more; returns the calls each took. */
+async function purgeAll(now: number, batch: number): Promise<{ calls: number; events: number; bodies: number }> {
+  const shards = new LedgerShards(env)
+  const total = { calls: 0, events: 0, bodies: 0 }
+  for (const index of shards.all()) {
+    for (;;) {
+      const result = await shards.stub(index).purge(now, batch)
+      total.calls += 1
+      total.events += result.events
+      total.bodies += result.bodies
+      if (!result.more) break
+    }
+  }
+  return total
+}
+
+it('purges exactly what is past retention, in batches, and keeps counts equal to what remains', async () => {
+  const tenant = new SandboxTenant()
+  const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+  const now = Date.now()
+  const consumeAt = async (daysAgo: number, ids: string[]) => {
+    const clock = new ManualClock(now - daysAgo * DAY)
+    await consume({ source: source.name, ingestId: crypto.randomUUID(), events: ids.map(identify) }, { clock })
+  }
+  const old = Array.from({ length: 5 }, () => messageId('old'))
+  const recent = Array.from({ length: 3 }, () => messageId('recent'))
+  const failedTenDaysAgo = messageId('failed')
+  const stillRetrying = messageId('retrying')
+  await consumeAt(31, old)
+  await consumeAt(1, recent)
+  await tenant.fault('crowdpower', { status: 400, count: 1 })
+  await consumeAt(10, [failedTenDaysAgo])
+  // Retrying since 40 days ago (its message lost somehow): never purged while unsettled.
+  await tenant.fault('crowdpower', { status: 429, retryAfter: '60', count: 1 })
+  await consumeAt(40, [stillRetrying])
+
+  const result = await purgeAll(now, 2)
+  expect(result.events).toBe(old.length)
+  expect(result.bodies).toBe(1)
+  // Five old events over four shards, two at a time: some shard needed a second call.
+  expect(result.calls).toBeGreaterThan(4)
+
+  expect(await readDeliveries(old)).toEqual([])
+  expect((await readDeliveries(recent)).map((row) => row.status)).toEqual(recent.map(() => 'delivered'))
+  expect((await readDeliveries([stillRetrying]))[0]?.status).toBe('retrying')
+  // The failed event's outcome stays 30 days; its body only 7, so it can no longer be replayed.
+  expect((await readDeliveries([failedTenDaysAgo]))[0]?.status).toBe('failed')
+  const replay = await routerFetch('/admin/replay', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({
+      deliveries: [{ source: source.name, messageId: failedTenDaysAgo, destination: 'CrowdPower' }],
+    }),
+  })
+  expect(await replay.json()).toMatchObject({ replayed: 0, skipped: [{ reason: 'event_not_kept' }] })
+
+  // Rollups lost exactly the purged pairs: counts over all time equal the rows left.
+  const stats = await new Ledger(env).stats({ since: 0, until: now + DAY, source: source.name })
+  const counted = Object.fromEntries(stats.map((row) => [row.status, row.count]))
+  expect(counted).toEqual({ delivered: recent.length, failed: 1, retrying: 1 })
+
+  // A second purge finds nothing more to do.
+  expect(await purgeAll(now, 2)).toMatchObject({ events: 0, bodies: 0 })
+})
+
+it('schedules each shard its own purge alarm on first write, and the alarm runs the purge', async () => {
+  const tenant = new SandboxTenant()
+  const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+  const id = messageId('alarm')
+  await consume({ source: source.name, ingestId: crypto.randomUUID(), events: [identify(id)] })
+
+  const shards = new LedgerShards(env)
+  const alarms = await Promise.all(
+    shards.all().map((index) => runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm())),
+  )
+  // The shard that took the write has an alarm within the hour.
+  const scheduled = alarms.filter((alarm): alarm is number => alarm !== null)
+  expect(scheduled.length).toBeGreaterThanOrEqual(1)
+  for (const alarm of scheduled) expect(alarm).toBeLessThanOrEqual(Date.now() + 60 * 60 * 1000)
+  const index = alarms.findIndex((alarm) => alarm !== null)
+  expect(await runDurableObjectAlarm(shards.stub(index))).toBe(true)
+  // Nothing is past retention yet: the event is still there, and the next purge is scheduled.
+  expect((await readDeliveries([id]))[0]?.status).toBe('delivered')
+  expect(await runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm())).not.toBeNull()
+})
