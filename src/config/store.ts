@@ -1,5 +1,6 @@
 import type { Bindings } from '../env'
 import { secretBytesEqual } from '../lib/crypto'
+import { positiveNumberFromEnv } from '../lib/env-number'
 import { memoizeByObject } from '../lib/memo'
 import { type RouterConfig, type SourceConfig, validateConfig } from './schema'
 
@@ -17,9 +18,9 @@ interface CachedConfig {
 /** Per-isolate cache: a PUT in this isolate replaces it at once, other isolates see it within CONFIG_CACHE_SECONDS. */
 let cache: CachedConfig | undefined
 
+/** 0 turns the cache off (every read goes to KV). */
 function cacheMs(env: Bindings): number {
-  const seconds = Number(env.CONFIG_CACHE_SECONDS ?? '5')
-  return Number.isFinite(seconds) ? seconds * 1000 : 5000
+  return positiveNumberFromEnv(env.CONFIG_CACHE_SECONDS, 5, { allowZero: true }) * 1000
 }
 
 async function loadCached(env: Bindings): Promise<CachedConfig> {

@@ -7,6 +7,7 @@ import type {
   PartnerState,
 } from '../destinations/types'
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 import { Semaphore } from '../lib/semaphore'
 import { BUDGET_SPENT, type SubrequestBudget, subrequestBudget } from './budget'
 import { partnerCircuits } from './circuit'
@@ -28,8 +29,7 @@ function semaphoreFor(destination: string): Semaphore {
 }
 
 export function partnerTimeoutMs(env: Bindings): number {
-  const configured = Number(env.PARTNER_TIMEOUT_MS)
-  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_TIMEOUT_MS
+  return positiveNumberFromEnv(env.PARTNER_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
 }
 
 async function readResponseBody(response: Response): Promise<unknown> {

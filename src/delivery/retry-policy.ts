@@ -1,4 +1,5 @@
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 
 /** Keep retrying a pair for at least this long (Segment: 4 hours) before it fails for good. */
 export const RETRY_WINDOW_MS = 4 * 60 * 60 * 1000
@@ -7,8 +8,7 @@ const MAX_DELAY_SECONDS = 30 * 60
 const QUEUE_MAX_DELAY_SECONDS = 12 * 60 * 60
 
 function baseDelaySeconds(env: Bindings): number {
-  const configured = Number(env.RETRY_BASE_SECONDS)
-  return Number.isFinite(configured) && configured > 0 ? configured : 10
+  return positiveNumberFromEnv(env.RETRY_BASE_SECONDS, 10)
 }
 
 /**

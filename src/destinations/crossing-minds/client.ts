@@ -4,6 +4,7 @@
  * (partners.md §1.3, §1.6).
  */
 
+import { sha256Hex } from '../../lib/hex'
 import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
 import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
@@ -248,19 +249,15 @@ export class SessionKeeper {
 
 const keepers = new Map<string, SessionKeeper>()
 
-async function shortHash(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return Array.from(new Uint8Array(digest).slice(0, 12), (byte) => byte.toString(16).padStart(2, '0')).join(
-    '',
-  )
-}
-
 /**
  * KV/memory key of one database as reached through one origin (the password is
  * not part of it). State is already namespaced per destination and source.
  */
 export async function databaseKey(context: Context): Promise<string> {
-  return shortHash(`${context.apiBase}\n${context.settings.apiDatabaseId}\n${context.settings.apiKey}`)
+  // The first 12 bytes (24 hex digits) of the digest: short keys, collisions still out of reach.
+  return (
+    await sha256Hex(`${context.apiBase}\n${context.settings.apiDatabaseId}\n${context.settings.apiKey}`)
+  ).slice(0, 24)
 }
 
 export async function sessionKeeperFor(context: Context): Promise<SessionKeeper> {
