@@ -25,6 +25,13 @@ export type DeliveryOutcome =
   /** Permanent: the partner refused (4xx) or the request can never succeed. */
   | { status: 'failed'; reason: string; partnerStatus?: number; summary?: string }
 
+/**
+ * The result of one partner call inside a delivery: `ok` with what the call
+ * produced (a status, a response, a session, a declared property), or the
+ * outcome that ends the item.
+ */
+export type CallResult<T extends object> = ({ ok: true } & T) | { ok: false; outcome: DeliveryOutcome }
+
 /** One event handed to a destination, with how many times this pair was tried before. */
 export interface DeliveryItem {
   event: SegmentEvent

@@ -1,5 +1,6 @@
 import type { EventOf } from '../../segment/schema'
 import type {
+  CallResult,
   DeliveryContext,
   DeliveryItem,
   DeliveryOutcome,
@@ -30,7 +31,7 @@ type CrispContext = DeliveryContext<CrispSettings>
 const NOT_MODIFIED = 304
 
 /** One partner call's result: either a status to report or the outcome that ends the item. */
-type Step = { ok: true; status: number } | { ok: false; outcome: DeliveryOutcome }
+type Step = CallResult<{ status: number }>
 
 function step(response: PartnerResponse, context: CrispContext): Step {
   const outcome = classifyCrispResponse(response, context.now())

@@ -7,7 +7,7 @@
 import { sha256Hex } from '../../lib/hex'
 import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
-import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
+import type { CallResult, DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
 import type { IdTypes } from './mapping'
 import type { CrossingMindsSettings } from './settings'
 
@@ -70,9 +70,7 @@ export interface CrossingMindsSession {
   idTypes: IdTypes
 }
 
-export type SessionResult =
-  | { ok: true; session: CrossingMindsSession }
-  | { ok: false; outcome: DeliveryOutcome }
+export type SessionResult = CallResult<{ session: CrossingMindsSession }>
 
 /**
  * The official TS client assumes a JWT lives ~29 minutes and a refresh token ~29 days
@@ -208,7 +206,7 @@ export class SessionKeeper {
         known,
       )
       // Any 401 on refresh (code 28 expired, 21 unknown token) means: log in with the password.
-      if (refreshed.ok || refreshed.status !== 401) return refreshed.result
+      if (refreshed.result.ok || refreshed.status !== 401) return refreshed.result
     }
     return (await this.#obtain(context, loginRequest(context.settings), known)).result
   }
@@ -217,19 +215,17 @@ export class SessionKeeper {
     context: Context,
     request: PartnerRequest,
     previous: CrossingMindsSession | undefined,
-  ): Promise<{ ok: boolean; status: number; result: SessionResult }> {
+  ): Promise<{ status: number; result: SessionResult }> {
     const response = await context.send(request)
     const body = response.body
     const now = context.now()
     if (response.status < 200 || response.status >= 300)
       return {
-        ok: false,
         status: response.status,
         result: { ok: false, outcome: classifyCrossingMindsResponse(response, now) },
       }
     if (!isPlainObject(body) || typeof body.token !== 'string' || typeof body.refresh_token !== 'string')
       return {
-        ok: false,
         status: response.status,
         result: { ok: false, outcome: { status: 'retry', error: 'login_response_without_token' } },
       }
@@ -243,7 +239,7 @@ export class SessionKeeper {
     // KV keeps the refresh token for other isolates as long as it may live (KV's minimum TTL is 60 s).
     const ttlSeconds = Math.max(60, Math.ceil((session.refreshExpiresAt - now) / 1000))
     await context.state.put(this.stateKey, session, { expirationTtl: ttlSeconds })
-    return { ok: true, status: response.status, result: this.#adopt(session) }
+    return { status: response.status, result: this.#adopt(session) }
   }
 }
 
@@ -270,16 +266,12 @@ export async function sessionKeeperFor(context: Context): Promise<SessionKeeper>
   return keeper
 }
 
-export type AuthorizedResult =
-  | { ok: true; response: PartnerResponse }
-  | { ok: false; outcome: DeliveryOutcome }
-
 /** Sends with `Authorization: Bearer <jwt>`; on a refused JWT renews once and resends. */
 export async function sendAuthorized(
   context: Context,
   keeper: SessionKeeper,
   request: PartnerRequest,
-): Promise<AuthorizedResult> {
+): Promise<CallResult<{ response: PartnerResponse }>> {
   const first = await keeper.current(context)
   if (!first.ok) return first
   const withToken = (token: string): PartnerRequest => ({

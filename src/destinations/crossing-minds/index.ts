@@ -1,6 +1,7 @@
 import { isPlainObject } from '../../lib/objects'
 import type { ScalarOrList } from '../shared/values'
 import type {
+  CallResult,
   DeliveryContext,
   DeliveryItem,
   DeliveryOutcome,
@@ -44,8 +45,6 @@ import { type CrossingMindsSettings, CrossingMindsSettingsSchema } from './setti
 type Context = DeliveryContext<CrossingMindsSettings>
 type Outcomes = (DeliveryOutcome | undefined)[]
 
-type DeclarationResult = { ok: true; spec: PropertySpec } | { ok: false; outcome: DeliveryOutcome }
-
 /**
  * Declares one user property. DUPLICATED (code 42) means it exists already (another
  * isolate, or declared outside the router): read its real type so values conform.
@@ -54,7 +53,7 @@ async function declareProperty(
   context: Context,
   keeper: SessionKeeper,
   spec: PropertySpec,
-): Promise<DeclarationResult> {
+): Promise<CallResult<{ spec: PropertySpec }>> {
   const sent = await sendAuthorized(context, keeper, declarePropertyRequest(spec))
   if (!sent.ok) return sent
   const { response } = sent
