@@ -40,7 +40,7 @@ import {
   userPatchRequest,
   usersBulkPatchRequest,
 } from './mapping'
-import { type CrossingMindsSettings, CrossingMindsSettingsSchema } from './settings'
+import { CROSSING_MINDS_NAME, type CrossingMindsSettings, CrossingMindsSettingsSchema } from './settings'
 
 type Context = DeliveryContext<CrossingMindsSettings>
 type Outcomes = (DeliveryOutcome | undefined)[]
@@ -263,7 +263,7 @@ async function deliverToCrossingMinds(items: DeliveryItem[], context: Context): 
 }
 
 export const crossingMindsDestination: DestinationDefinition<CrossingMindsSettings> = {
-  name: 'Crossing Minds',
+  name: CROSSING_MINDS_NAME,
   settings: CrossingMindsSettingsSchema,
   defaultApiBase: 'https://api.crossingminds.com',
   accepts: ['identify', 'track'],
