@@ -8,7 +8,8 @@ import { sha256Hex } from '../../lib/hex'
 import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
 import type { CallResult, DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
-import type { IdTypes } from './mapping'
+import type { IdTypes } from './ids'
+import { loginRequest, refreshRequest } from './requests'
 import type { CrossingMindsSettings } from './settings'
 
 type Context = DeliveryContext<CrossingMindsSettings>
@@ -118,22 +119,6 @@ function idTypesOf(body: Record<string, unknown>, previous: IdTypes | undefined)
     user: typeOf('user_id_type', previous?.user ?? ''),
     item: typeOf('item_id_type', previous?.item ?? ''),
     session: typeOf('session_id_type', previous?.session ?? ''),
-  }
-}
-
-export function loginRequest(settings: CrossingMindsSettings): PartnerRequest {
-  return {
-    method: 'POST',
-    path: '/v1/login/service/',
-    body: { name: settings.apiKey, password: settings.apiPassword, db_id: settings.apiDatabaseId },
-  }
-}
-
-export function refreshRequest(refreshToken: string, settings: CrossingMindsSettings): PartnerRequest {
-  return {
-    method: 'POST',
-    path: '/v1/login/refresh-token/',
-    body: { refresh_token: refreshToken, db_id: settings.apiDatabaseId },
   }
 }
 

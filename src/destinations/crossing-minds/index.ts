@@ -19,27 +19,31 @@ import {
 } from './client'
 import { knownProperties, rememberProperties } from './declared-properties'
 import {
-  buildInteractionsRequest,
-  buildUserPatch,
-  declarePropertyRequest,
   type EncodedInteractionPlan,
   encodeIdForBody,
   encodeIdForPath,
   encodeInteractionPlan,
-  getPropertyRequest,
   type IdTypes,
+} from './ids'
+import {
+  buildUserPatch,
   type InteractionPlan,
   isDropped,
-  MAX_BULK_USERS,
   mapIdentifyToUserUpdate,
   mapTrackToInteractions,
   type PropertySpec,
   propertiesToDeclare,
   propertyKey,
   type UserPropertiesUpdate,
+} from './mapping'
+import {
+  buildInteractionsRequest,
+  declarePropertyRequest,
+  getPropertyRequest,
+  MAX_BULK_USERS,
   userPatchRequest,
   usersBulkPatchRequest,
-} from './mapping'
+} from './requests'
 import { CROSSING_MINDS_NAME, type CrossingMindsSettings, CrossingMindsSettingsSchema } from './settings'
 
 type Context = DeliveryContext<CrossingMindsSettings>
