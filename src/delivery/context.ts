@@ -8,6 +8,7 @@ import type {
 } from '../destinations/types'
 import type { Bindings } from '../env'
 import { positiveNumberFromEnv } from '../lib/env-number'
+import { IsolateCache } from '../lib/isolate-cache'
 import { Semaphore } from '../lib/semaphore'
 import { BUDGET_SPENT, type SubrequestBudget, subrequestBudget } from './budget'
 import { partnerCircuits } from './circuit'
@@ -17,7 +18,7 @@ const DEFAULT_TIMEOUT_MS = 10_000
 /** Concurrent requests per destination per isolate, so one slow partner cannot take every connection. */
 const PER_DESTINATION_CONCURRENCY = 4
 
-const semaphores = new Map<string, Semaphore>()
+const semaphores = new IsolateCache<string, Semaphore>()
 
 function semaphoreFor(destination: string): Semaphore {
   let semaphore = semaphores.get(destination)

@@ -5,6 +5,7 @@
  */
 
 import { sha256Hex } from '../../lib/hex'
+import { IsolateCache } from '../../lib/isolate-cache'
 import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
 import type { CallResult, DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
@@ -228,7 +229,8 @@ export class SessionKeeper {
   }
 }
 
-const keepers = new Map<string, SessionKeeper>()
+/** One keeper per database, so a burst of deliveries in this isolate shares one login (lib/isolate-cache.ts). */
+const keepers = new IsolateCache<string, SessionKeeper>()
 
 /**
  * KV/memory key of one database as reached through one origin (the password is
