@@ -1,11 +1,9 @@
 import { SANDBOX_CREDENTIALS as creds } from '../sandbox/credentials'
+import type { SandboxPartner } from '../sandbox/partners'
 import { CALIXA_NAME } from '../src/destinations/calixa/settings'
 import { CRISP_NAME } from '../src/destinations/crisp/settings'
 import { CROSSING_MINDS_NAME } from '../src/destinations/crossing-minds/settings'
 import { CROWDPOWER_NAME } from '../src/destinations/crowdpower/settings'
-
-/** The partners the sandbox emulates, by the path segment each is served under. */
-export type SandboxPartnerPath = 'crisp' | 'crossingminds' | 'crowdpower' | 'calixa'
 
 /**
  * The router's settings for all four destinations pointed at the sandbox, with
@@ -15,7 +13,7 @@ export type SandboxPartnerPath = 'crisp' | 'crossingminds' | 'crowdpower' | 'cal
  * nothing from src/ but src/lib/ (CONTRIBUTING.md).
  */
 export function sandboxDestinationSettings(
-  apiBase: (partner: SandboxPartnerPath) => string,
+  apiBase: (partner: SandboxPartner) => string,
 ): Record<string, Record<string, unknown>> {
   return {
     [CRISP_NAME]: {
