@@ -2,7 +2,8 @@
  * The config `npm start` seeds: one source, all four destinations pointed at the
  * partner sandbox with the only credentials the sandbox accepts.
  */
-import { sandboxDestinationSettings } from '../sandbox/router-settings'
+import { CROWDPOWER_NAME } from '../src/destinations/crowdpower/settings'
+import { sandboxDestinationSettings } from './sandbox-destinations'
 
 export const DEMO_SOURCE = 'demo'
 export const DEMO_WRITE_KEY = 'wk_demo_local_0001'
@@ -18,7 +19,7 @@ export function demoConfig(sandboxUrl: string) {
         destinations: {
           ...destinations,
           // The demo sends Segment Spec revenue, which is in dollars.
-          CrowdPower: { ...destinations.CrowdPower, revenueUnit: 'major' },
+          [CROWDPOWER_NAME]: { ...destinations[CROWDPOWER_NAME], revenueUnit: 'major' },
         },
       },
     ],

@@ -25,19 +25,20 @@ import {
 } from '../../src/destinations/crisp/mapping'
 import type { CrispSettings } from '../../src/destinations/crisp/settings'
 import {
-  buildInteractionsRequest,
-  buildUserPatch,
   encodeIdForPath,
   encodeInteractionPlan,
   type IdTypes,
+} from '../../src/destinations/crossing-minds/ids'
+import {
+  buildUserPatch,
   isDropped,
   mapIdentifyToUserUpdate,
   mapTrackToInteractions,
   type PropertySpec,
   propertiesToDeclare,
   propertyKey,
-  userPatchRequest,
 } from '../../src/destinations/crossing-minds/mapping'
+import { buildInteractionsRequest, userPatchRequest } from '../../src/destinations/crossing-minds/requests'
 import type { CrossingMindsSettings } from '../../src/destinations/crossing-minds/settings'
 import { crowdPowerHeaders } from '../../src/destinations/crowdpower/client'
 import {

@@ -16,6 +16,7 @@
  */
 import { type Context, Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { isPlainObject } from '../../src/lib/objects'
 import type { PartnerApp, SandboxBindings } from '../core'
 import { SANDBOX_CREDENTIALS } from '../credentials'
 
@@ -60,10 +61,6 @@ function stateOf(c: CalixaContext): CalixaState {
   }))
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function nonEmptyId(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value
   if (typeof value === 'number' && Number.isFinite(value)) return String(value)
@@ -81,7 +78,7 @@ function decodeSettings(header: string | undefined): Record<string, unknown> | u
   try {
     const bytes = Uint8Array.from(atob(header), (char) => char.charCodeAt(0))
     const settings: unknown = JSON.parse(new TextDecoder().decode(bytes))
-    return isObject(settings) ? settings : undefined
+    return isPlainObject(settings) ? settings : undefined
   } catch {
     return undefined
   }
@@ -112,8 +109,8 @@ function link(user: CalixaUser, groupId: string): void {
 /** Applies one supported message; returns a 400 message when it lacks what Calixa needs. */
 function apply(state: CalixaState, message: Record<string, unknown>): string | undefined {
   const userId = nonEmptyId(message.userId)
-  const traits = isObject(message.traits) ? message.traits : {}
-  const properties = isObject(message.properties) ? message.properties : {}
+  const traits = isPlainObject(message.traits) ? message.traits : {}
+  const properties = isPlainObject(message.properties) ? message.properties : {}
   if (message.type === 'identify') {
     // §4.2: identify creates the user on first sight, then updates it.
     if (!userId) return 'identify requires userId'
@@ -130,7 +127,7 @@ function apply(state: CalixaState, message: Record<string, unknown>): string | u
   }
   const event = String(message.event ?? '')
   if (!B2B_TRACKS.has(event)) return undefined // other tracks are accepted and ignored
-  const groupId = nonEmptyId(isObject(message.context) ? message.context.groupId : undefined)
+  const groupId = nonEmptyId(isPlainObject(message.context) ? message.context.groupId : undefined)
   if (event === 'Signed Up') {
     if (!userId) return 'Signed Up requires userId'
     const user = userOf(state, userId)
@@ -168,7 +165,7 @@ calixaEmulator.post('/segment/webhook', async (c) => {
   } catch {
     return refuse(c, 400, 'body is not valid JSON')
   }
-  if (!isObject(message) || typeof message.type !== 'string' || !KNOWN_TYPES.has(message.type))
+  if (!isPlainObject(message) || typeof message.type !== 'string' || !KNOWN_TYPES.has(message.type))
     return refuse(c, 400, 'body must be a Segment message with a type')
   if (typeof message.messageId !== 'string' || message.messageId === '')
     return refuse(c, 400, 'messageId is required')

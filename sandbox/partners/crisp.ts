@@ -13,6 +13,7 @@
  */
 import { type Context, Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { isPlainObject } from '../../src/lib/objects'
 import type { PartnerApp, SandboxBindings } from '../core'
 import { SANDBOX_CREDENTIALS } from '../credentials'
 
@@ -90,10 +91,6 @@ function answer(c: CrispContext, status: ContentfulStatusCode, reason: string, d
   return c.json({ error: status >= 400, reason, data }, status)
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function isScalar(value: unknown): value is Scalar {
   return (
     typeof value === 'string' ||
@@ -109,8 +106,8 @@ function checkProfileCard(body: Record<string, unknown>, options: { creating: bo
   if (options.creating || body.email !== undefined) {
     if (typeof body.email !== 'string' || !EMAIL.test(body.email)) return 'email must be a valid email'
   }
-  if (body.person !== undefined && !isObject(body.person)) return 'person must be an object'
-  const person = isObject(body.person) ? body.person : {}
+  if (body.person !== undefined && !isPlainObject(body.person)) return 'person must be an object'
+  const person = isPlainObject(body.person) ? body.person : {}
   const unknownPerson = Object.keys(person).find((key) => !PERSON_FIELDS.has(key))
   if (unknownPerson) return `unknown field person.${unknownPerson}`
   // Crisp requires a nickname when adding a profile (REST reference, "Add New People Profile").
@@ -121,7 +118,7 @@ function checkProfileCard(body: Record<string, unknown>, options: { creating: bo
     if (person[field] !== undefined && typeof person[field] !== 'string')
       return `person.${field} must be a string`
   }
-  if (body.company !== undefined && !isObject(body.company)) return 'company must be an object'
+  if (body.company !== undefined && !isPlainObject(body.company)) return 'company must be an object'
   if (
     body.segments !== undefined &&
     !(Array.isArray(body.segments) && body.segments.every((s) => typeof s === 'string'))
@@ -135,7 +132,7 @@ function checkProfileCard(body: Record<string, unknown>, options: { creating: bo
 
 /** Flat `{key: string|number|boolean}` with `[A-Za-z0-9_]` keys (§2.3). */
 function checkFlatData(data: unknown, field: string): string | undefined {
-  if (!isObject(data)) return `${field} must be an object`
+  if (!isPlainObject(data)) return `${field} must be an object`
   for (const [key, value] of Object.entries(data)) {
     if (!DATA_KEY.test(key)) return `${field} key "${key}" must only contain letters, digits and _`
     if (!isScalar(value)) return `${field}.${key} must be a string, number or boolean`
@@ -161,7 +158,7 @@ function checkPeopleEvent(body: Record<string, unknown>): string | undefined {
 async function readObject(c: CrispContext): Promise<Record<string, unknown> | undefined> {
   try {
     const body: unknown = JSON.parse(await c.req.text())
-    return isObject(body) ? body : undefined
+    return isPlainObject(body) ? body : undefined
   } catch {
     return undefined
   }
@@ -180,11 +177,11 @@ function addPerson(c: CrispContext, card: Record<string, unknown>): CrispPerson 
   const person: CrispPerson = {
     people_id: crypto.randomUUID(),
     email: String(card.email).toLowerCase(),
-    person: isObject(card.person) ? { ...card.person } : {},
+    person: isPlainObject(card.person) ? { ...card.person } : {},
     segments: Array.isArray(card.segments) ? (card.segments as string[]) : [],
     data: {},
     events: [],
-    ...(isObject(card.company) && { company: card.company }),
+    ...(isPlainObject(card.company) && { company: card.company }),
     ...(typeof card.notepad === 'string' && { notepad: card.notepad }),
     ...(typeof card.active === 'number' && { active: card.active }),
   }
@@ -250,9 +247,9 @@ async function writeProfile(c: CrispContext, mode: 'merge' | 'replace'): Promise
     if (owner && owner !== person) return answer(c, 409, 'people_exists')
     person.email = body.email.toLowerCase()
   }
-  const incoming = isObject(body.person) ? body.person : {}
+  const incoming = isPlainObject(body.person) ? body.person : {}
   person.person = mode === 'merge' ? { ...person.person, ...incoming } : { ...incoming }
-  if (isObject(body.company))
+  if (isPlainObject(body.company))
     person.company = mode === 'merge' ? { ...person.company, ...body.company } : body.company
   if (Array.isArray(body.segments)) person.segments = body.segments as string[]
   if (typeof body.notepad === 'string') person.notepad = body.notepad
@@ -304,7 +301,7 @@ crispEmulator.post(`${base}/events/:people`, async (c) => {
   person.events.push({
     text: String(body.text),
     timestamp: Date.now(),
-    ...(isObject(body.data) && { data: body.data as Record<string, Scalar> }),
+    ...(isPlainObject(body.data) && { data: body.data as Record<string, Scalar> }),
     ...(typeof body.color === 'string' && { color: body.color }),
   })
   return answer(c, 201, 'added')

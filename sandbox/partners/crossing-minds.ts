@@ -23,6 +23,7 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { isPlainObject } from '../../src/lib/objects'
 import type { PartnerApp, SandboxBindings } from '../core'
 import { SANDBOX_CREDENTIALS } from '../credentials'
 
@@ -129,17 +130,13 @@ function wrongData(c: CmContext, problem: string): Response {
 
 // ---------------------------------------------------------------- small validators
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** JSON object body with `Content-Type: application/json` (§1.2), else a problem text. */
 async function readJsonObject(c: CmContext): Promise<Record<string, unknown> | string> {
   if (!c.req.header('content-type')?.toLowerCase().startsWith('application/json'))
     return 'Content-Type must be application/json'
   try {
     const body: unknown = JSON.parse(await c.req.text())
-    return isObject(body) ? body : 'body must be a JSON object'
+    return isPlainObject(body) ? body : 'body must be a JSON object'
   } catch {
     return 'body is not valid JSON'
   }
@@ -211,7 +208,7 @@ function checkInteraction(
   entry: unknown,
   options: { itemInBody: boolean; subjectField?: 'user_id' | 'session_id'; timestampRequired: boolean },
 ): string | undefined {
-  if (!isObject(entry)) return 'each interaction must be an object'
+  if (!isPlainObject(entry)) return 'each interaction must be an object'
   const allowed = ['interaction_type', 'timestamp', 'properties']
   if (options.itemInBody) allowed.push('item_id')
   if (options.subjectField) allowed.push(options.subjectField)
@@ -232,7 +229,8 @@ function checkInteraction(
       return 'timestamp must be a number (Unix seconds)'
   }
   // Whether interaction properties must be declared is UNCONFIRMED (§1.5): only the shape is checked.
-  if (entry.properties !== undefined && !isObject(entry.properties)) return 'properties must be an object'
+  if (entry.properties !== undefined && !isPlainObject(entry.properties))
+    return 'properties must be an object'
   return undefined
 }
 
@@ -246,7 +244,7 @@ function recordInteraction(
     item_id: String(subject.item_id ?? entry.item_id),
     interaction_type: String(entry.interaction_type),
     ...(typeof entry.timestamp === 'number' && { timestamp: entry.timestamp }),
-    ...(isObject(entry.properties) && { properties: entry.properties }),
+    ...(isPlainObject(entry.properties) && { properties: entry.properties }),
   })
 }
 
@@ -397,7 +395,7 @@ async function writeUser(c: CmContext, mode: 'replace' | 'update'): Promise<Resp
   const problem =
     unknownField(body, ['user', optionFlag]) ??
     checkId(userId, 'user_id') ??
-    (isObject(body.user) ? checkUserProperties(c, body.user) : 'user must be an object') ??
+    (isPlainObject(body.user) ? checkUserProperties(c, body.user) : 'user must be an object') ??
     (body[optionFlag] === undefined || typeof body[optionFlag] === 'boolean'
       ? undefined
       : `${optionFlag} must be a boolean`)
@@ -431,7 +429,7 @@ async function writeUsersBulk(c: CmContext, mode: 'replace' | 'update'): Promise
   if (problem) return wrongData(c, problem)
   const users = rows as unknown[]
   for (const [index, row] of users.entries()) {
-    if (!isObject(row)) return wrongData(c, `users[${index}] must be an object`)
+    if (!isPlainObject(row)) return wrongData(c, `users[${index}] must be an object`)
     const { user_id: userId, ...properties } = row
     const rowProblem = checkId(userId, 'user_id') ?? checkUserProperties(c, properties)
     if (rowProblem) return wrongData(c, `users[${index}]: ${rowProblem}`)
@@ -531,7 +529,7 @@ crossingMindsEmulator.post('/__control/expire-refresh-tokens', (c) => {
 /** `{"seconds": n}`: lifetime of JWTs issued from now on. */
 crossingMindsEmulator.post('/__control/token-lifetime', async (c) => {
   const body: unknown = await c.req.json().catch(() => undefined)
-  const seconds = isObject(body) ? body.seconds : undefined
+  const seconds = isPlainObject(body) ? body.seconds : undefined
   if (typeof seconds !== 'number' || !(seconds > 0))
     return c.json({ error: 'seconds must be a positive number' }, 400)
   stateOf(c).tokenLifetimeSeconds = seconds

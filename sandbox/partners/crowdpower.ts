@@ -12,6 +12,7 @@
  */
 import { type Context, Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { isPlainObject } from '../../src/lib/objects'
 import type { PartnerApp, SandboxBindings } from '../core'
 import { SANDBOX_CREDENTIALS } from '../credentials'
 
@@ -72,10 +73,6 @@ function ok(c: CrowdPowerContext): Response {
   return c.json({ success: true, code: 200, data: null }, 200)
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function isInteger(value: unknown): boolean {
   return typeof value === 'number' && Number.isInteger(value)
 }
@@ -93,7 +90,7 @@ function checkAttributes(value: unknown, path: string): void {
     })
     return
   }
-  if (!isObject(value)) return
+  if (!isPlainObject(value)) return
   for (const [key, entry] of Object.entries(value)) {
     if (!SNAKE_CASE_KEY.test(key)) throw new Refusal(400, `${path}: key "${key}" must be snake_case`)
     if ((key === 'at' || key.endsWith('_at')) && !isInteger(entry)) {
@@ -135,7 +132,7 @@ function checkCustomer(body: Record<string, unknown>, where: string): void {
   }
   checkTimestamp(body, 'signed_up_at', where)
   if (body.custom_attributes !== undefined) {
-    if (!isObject(body.custom_attributes))
+    if (!isPlainObject(body.custom_attributes))
       throw new Refusal(422, `${where}: custom_attributes must be an object`)
     checkAttributes(body.custom_attributes, `${where}.custom_attributes`)
   }
@@ -147,7 +144,7 @@ function checkEvent(body: Record<string, unknown>, where: string): void {
   }
   checkTimestamp(body, 'created_at', where)
   if (body.properties !== undefined) {
-    if (!isObject(body.properties)) throw new Refusal(422, `${where}: properties must be an object`)
+    if (!isPlainObject(body.properties)) throw new Refusal(422, `${where}: properties must be an object`)
     checkAttributes(body.properties, `${where}.properties`)
   }
 }
@@ -165,7 +162,7 @@ function checkList(value: unknown, field: string): Record<string, unknown>[] {
   if (!Array.isArray(value) || value.length === 0)
     throw new Refusal(422, `${field} must be a non-empty array`)
   if (value.length > BULK_LIMIT) throw new Refusal(422, `${field} may hold at most ${BULK_LIMIT} entries`)
-  if (!value.every(isObject)) throw new Refusal(422, `${field} entries must be objects`)
+  if (!value.every(isPlainObject)) throw new Refusal(422, `${field} entries must be objects`)
   return value
 }
 
@@ -176,7 +173,7 @@ async function readObject(c: CrowdPowerContext): Promise<Record<string, unknown>
   } catch {
     throw new Refusal(400, 'body must be JSON')
   }
-  if (!isObject(body)) throw new Refusal(400, 'body must be a JSON object')
+  if (!isPlainObject(body)) throw new Refusal(400, 'body must be a JSON object')
   return body
 }
 
@@ -202,7 +199,7 @@ function saveCustomer(c: CrowdPowerContext, body: Record<string, unknown>): void
   const customer = customerFor(c, body)
   const { user_id: _userId, email: _email, update_session: _session, custom_attributes, ...fields } = body
   customer.fields = { ...customer.fields, ...fields }
-  if (isObject(custom_attributes))
+  if (isPlainObject(custom_attributes))
     customer.custom_attributes = { ...customer.custom_attributes, ...custom_attributes }
 }
 

@@ -1,4 +1,5 @@
 import { findDestination } from '../destinations/registry'
+import { isPlainObject } from '../lib/objects'
 
 /** What GET /admin/config shows instead of a secret. Sending it back in a PUT keeps the stored value. */
 export const REDACTED = '<redacted>'
@@ -7,24 +8,20 @@ const SOURCE_SECRETS = ['writeKey', 'webhookSecret'] as const
 
 type JsonRecord = Record<string, unknown>
 
-function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** Calls `visit(holder, key, path)` for every secret field of a config document. */
 function forEachSecret(
   document: unknown,
   visit: (holder: JsonRecord, key: string, path: string[]) => void,
 ): void {
-  if (!isRecord(document) || !Array.isArray(document.sources)) return
+  if (!isPlainObject(document) || !Array.isArray(document.sources)) return
   for (const source of document.sources) {
-    if (!isRecord(source)) continue
+    if (!isPlainObject(source)) continue
     const sourcePath = [String(source.name)]
     for (const key of SOURCE_SECRETS) if (key in source) visit(source, key, [...sourcePath, key])
-    if (!isRecord(source.destinations)) continue
+    if (!isPlainObject(source.destinations)) continue
     for (const [name, settings] of Object.entries(source.destinations)) {
       const secrets = findDestination(name)?.secretSettings ?? []
-      if (!isRecord(settings)) continue
+      if (!isPlainObject(settings)) continue
       for (const key of secrets) if (key in settings) visit(settings, key, [...sourcePath, name, key])
     }
   }

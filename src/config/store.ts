@@ -1,5 +1,7 @@
 import type { Bindings } from '../env'
 import { secretBytesEqual } from '../lib/crypto'
+import { positiveNumberFromEnv } from '../lib/env-number'
+import { IsolateCache } from '../lib/isolate-cache'
 import { memoizeByObject } from '../lib/memo'
 import { type RouterConfig, type SourceConfig, validateConfig } from './schema'
 
@@ -15,16 +17,17 @@ interface CachedConfig {
 }
 
 /** Per-isolate cache: a PUT in this isolate replaces it at once, other isolates see it within CONFIG_CACHE_SECONDS. */
-let cache: CachedConfig | undefined
+const cache = new IsolateCache<typeof CONFIG_KEY, CachedConfig>(1)
 
+/** 0 turns the cache off (every read goes to KV). */
 function cacheMs(env: Bindings): number {
-  const seconds = Number(env.CONFIG_CACHE_SECONDS ?? '5')
-  return Number.isFinite(seconds) ? seconds * 1000 : 5000
+  return positiveNumberFromEnv(env.CONFIG_CACHE_SECONDS, 5, { allowZero: true }) * 1000
 }
 
 async function loadCached(env: Bindings): Promise<CachedConfig> {
   const now = Date.now()
-  if (cache && now - cache.loadedAt < cacheMs(env)) return cache
+  const cached = cache.get(CONFIG_KEY)
+  if (cached && now - cached.loadedAt < cacheMs(env)) return cached
   const raw = await env.CONFIG.get(CONFIG_KEY, 'json')
   // The stored document was validated on PUT; re-validating guards against hand edits in KV.
   const result = raw === null ? undefined : validateConfig(raw)
@@ -33,8 +36,9 @@ async function loadCached(env: Bindings): Promise<CachedConfig> {
       JSON.stringify({ level: 'error', msg: 'stored config is invalid', count: result.issues.length }),
     )
   }
-  cache = { raw: raw ?? EMPTY, config: result?.ok ? result.config : EMPTY, loadedAt: now }
-  return cache
+  const loaded = { raw: raw ?? EMPTY, config: result?.ok ? result.config : EMPTY, loadedAt: now }
+  cache.set(CONFIG_KEY, loaded)
+  return loaded
 }
 
 export async function loadConfig(env: Bindings): Promise<RouterConfig> {
@@ -48,7 +52,7 @@ export async function loadRawConfig(env: Bindings): Promise<unknown> {
 
 export async function saveConfig(env: Bindings, raw: unknown, config: RouterConfig): Promise<void> {
   await env.CONFIG.put(CONFIG_KEY, JSON.stringify(raw))
-  cache = { raw, config, loadedAt: Date.now() }
+  cache.set(CONFIG_KEY, { raw, config, loadedAt: Date.now() })
 }
 
 const encoder = new TextEncoder()

@@ -1,5 +1,6 @@
 import { REDACTED } from '../config/redact'
 import { findDestination } from '../destinations/registry'
+import { isPlainObject } from '../lib/objects'
 
 /**
  * The sources and destinations page. It is given only the *redacted* config
@@ -22,10 +23,6 @@ interface SourceView {
 
 type JsonRecord = Record<string, unknown>
 
-function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function settingText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
@@ -37,7 +34,7 @@ function settingText(value: unknown): string {
 const COLUMN_KEYS = new Set(['enabled', 'apiBase', 'endpoint'])
 
 function describeDestination(name: string, settings: unknown): DestinationView {
-  const record = isRecord(settings) ? settings : {}
+  const record = isPlainObject(settings) ? settings : {}
   const url = [record.apiBase, record.endpoint].find((value): value is string => typeof value === 'string')
   return {
     name,
@@ -57,12 +54,12 @@ function describeWebhook(source: JsonRecord): SourceView['webhook'] {
 
 /** Reads the redacted document defensively: it is whatever was stored, validated or not. */
 export function describeSources(redacted: unknown): SourceView[] {
-  if (!isRecord(redacted) || !Array.isArray(redacted.sources)) return []
-  return redacted.sources.filter(isRecord).map((source) => ({
+  if (!isPlainObject(redacted) || !Array.isArray(redacted.sources)) return []
+  return redacted.sources.filter(isPlainObject).map((source) => ({
     name: String(source.name),
     webhook: describeWebhook(source),
     firstEventSignature: source.acceptFirstEventSignature === true,
-    destinations: Object.entries(isRecord(source.destinations) ? source.destinations : {}).map(
+    destinations: Object.entries(isPlainObject(source.destinations) ? source.destinations : {}).map(
       ([name, settings]) => describeDestination(name, settings),
     ),
   }))

@@ -1,4 +1,5 @@
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 
 /**
  * Workers cap the subrequests of one invocation (peers-and-platform.md §3.3: 50 on
@@ -28,9 +29,8 @@ const DEFAULT_SUBREQUEST_BUDGET = 9_000
 
 /** A fresh budget for one consumer invocation: SUBREQUEST_BUDGET, else the default. */
 export function subrequestBudget(env: Bindings): SubrequestBudget {
-  const configured = Number(env.SUBREQUEST_BUDGET)
   return new SubrequestBudget(
-    Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_SUBREQUEST_BUDGET,
+    positiveNumberFromEnv(env.SUBREQUEST_BUDGET, DEFAULT_SUBREQUEST_BUDGET, { integer: true }),
   )
 }
 

@@ -1,3 +1,5 @@
+import { IsolateCache } from '../lib/isolate-cache'
+
 /** Consecutive failures (timeouts, network errors, 5xx) that open a partner's circuit. */
 const FAILURES_TO_OPEN = 3
 const OPEN_MS = 30_000
@@ -14,7 +16,7 @@ interface CircuitState {
  * after OPEN_MS succeeds.
  */
 export class CircuitBreaker {
-  readonly #states = new Map<string, CircuitState>()
+  readonly #states = new IsolateCache<string, CircuitState>()
 
   /** Milliseconds until `key` may be tried again; 0 when closed or ready for a probe. */
   openFor(key: string, now: number): number {
@@ -34,4 +36,5 @@ export class CircuitBreaker {
   }
 }
 
+/** The isolate's one breaker, shared by every delivery context (lib/isolate-cache.ts). */
 export const partnerCircuits = new CircuitBreaker()

@@ -8,6 +8,8 @@ import type {
 } from '../destinations/types'
 import type { Bindings } from '../env'
 import { type Clock, systemClock } from '../lib/clock'
+import { positiveNumberFromEnv } from '../lib/env-number'
+import { IsolateCache } from '../lib/isolate-cache'
 import { Semaphore } from '../lib/semaphore'
 import { BUDGET_SPENT, type SubrequestBudget, subrequestBudget } from './budget'
 import { partnerCircuits } from './circuit'
@@ -17,7 +19,7 @@ const DEFAULT_TIMEOUT_MS = 10_000
 /** Concurrent requests per destination per isolate, so one slow partner cannot take every connection. */
 const PER_DESTINATION_CONCURRENCY = 4
 
-const semaphores = new Map<string, Semaphore>()
+const semaphores = new IsolateCache<string, Semaphore>()
 
 function semaphoreFor(destination: string): Semaphore {
   let semaphore = semaphores.get(destination)
@@ -29,8 +31,7 @@ function semaphoreFor(destination: string): Semaphore {
 }
 
 export function partnerTimeoutMs(env: Bindings): number {
-  const configured = Number(env.PARTNER_TIMEOUT_MS)
-  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_TIMEOUT_MS
+  return positiveNumberFromEnv(env.PARTNER_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
 }
 
 async function readResponseBody(response: Response): Promise<unknown> {

@@ -1,4 +1,5 @@
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 
 /** Longest single wait between partner attempts. */
 const MAX_DELAY_SECONDS = 30 * 60
@@ -8,8 +9,7 @@ const MAX_INFRASTRUCTURE_DELAY_SECONDS = 10 * 60
 const QUEUE_MAX_DELAY_SECONDS = 12 * 60 * 60
 
 function baseDelaySeconds(env: Bindings): number {
-  const configured = Number(env.RETRY_BASE_SECONDS)
-  return Number.isFinite(configured) && configured > 0 ? configured : 10
+  return positiveNumberFromEnv(env.RETRY_BASE_SECONDS, 10)
 }
 
 /** Exponential from RETRY_BASE_SECONDS, capped, with jitter so retries of many events spread out. */

@@ -5,6 +5,13 @@ import type { CallType, SegmentEvent } from '../segment/schema'
 /** What happened when one event was handed to one destination: the ledger's vocabulary. */
 export type DeliveryOutcome = AttemptOutcome
 
+/**
+ * The result of one partner call inside a delivery: `ok` with what the call
+ * produced (a status, a response, a session, a declared property), or the
+ * outcome that ends the item.
+ */
+export type CallResult<T extends object> = ({ ok: true } & T) | { ok: false; outcome: DeliveryOutcome }
+
 /** One event handed to a destination, with how many times this pair was tried before. */
 export interface DeliveryItem {
   event: SegmentEvent

@@ -6,6 +6,8 @@ import {
   isoFromMilliseconds,
   LATEST_ISO_MS,
 } from '../lib/iso-time'
+import { IsolateCache } from '../lib/isolate-cache'
+import { isPlainObject } from '../lib/objects'
 import { parseSegmentEvent, type SegmentEvent } from '../segment/schema'
 import {
   DEPTH_LIMIT_NAME,
@@ -18,10 +20,6 @@ import {
 } from './limits'
 
 export type JsonRecord = Record<string, unknown>
-
-export function isJsonRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** What a Tracking API batch sets once for all its items. */
 export interface BatchDefaults {
@@ -61,9 +59,9 @@ const COERCED_ID_BYTES = 4 * 2
  * Spec checked, messageId and times filled in.
  */
 export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome {
-  const item = isJsonRecord(raw) ? withoutWriteKey(raw) : raw
-  const merged = isJsonRecord(item) ? withDefaults(item, options.defaults) : item
-  const clientMessageId = isJsonRecord(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined
+  const item = isPlainObject(raw) ? withoutWriteKey(raw) : raw
+  const merged = isPlainObject(item) ? withDefaults(item, options.defaults) : item
+  const clientMessageId = isPlainObject(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined
 
   // Measured before our own stamps, as the client libraries measure, so whatever
   // they let through passes; the merged batch context counts because it is queued.
@@ -159,7 +157,7 @@ function withDefaults(item: JsonRecord, defaults: BatchDefaults | undefined): Js
     const own = item[key]
     if (shared === undefined) continue
     if (own === undefined) merged[key] = shared
-    else if (isJsonRecord(own)) merged[key] = { ...shared, ...own }
+    else if (isPlainObject(own)) merged[key] = { ...shared, ...own }
     // Any other value stays as sent, for validation to report.
   }
   return merged
@@ -180,12 +178,11 @@ function derivedMessageId(source: string, sentAt: string | undefined, item: unkn
 }
 
 /** receivedAt and sentAt are the same strings for every event of a request: parsed once. */
-const requestTimes = new Map<string, number>()
+const requestTimes = new IsolateCache<string, number>(64)
 
 function parseRequestTime(iso: string): number {
   let ms = requestTimes.get(iso)
   if (ms === undefined) {
-    if (requestTimes.size >= 64) requestTimes.clear()
     ms = Date.parse(iso)
     requestTimes.set(iso, ms)
   }

@@ -3,6 +3,7 @@ import * as v from 'valibot'
 import type { AppEnv } from '../env'
 import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
 import { RouterError, toInputIssues } from '../lib/errors'
+import { isPlainObject } from '../lib/objects'
 import { type CallType, IntegrationsSchema, IsoDate, JsonObject } from '../segment/schema'
 import { queueAndAnswer } from './accept'
 import {
@@ -12,7 +13,7 @@ import {
   MAX_REQUEST_BYTES,
   REQUEST_LIMIT_NAME,
 } from './limits'
-import { isJsonRecord, normalizeEvent } from './normalize'
+import { normalizeEvent } from './normalize'
 import { handleWebhook } from './webhook'
 import { sourceFromBody, sourceFromHeader } from './write-key'
 
@@ -84,7 +85,7 @@ async function handleBatch(c: Context<AppEnv>): Promise<Response> {
 async function handleSingle(c: Context<AppEnv>, type: CallType): Promise<Response> {
   const { body, source, now, plainStrings } = await readTrackingRequest(c)
   // The path names the call; a body `type` that disagrees would only be a client bug.
-  const item = isJsonRecord(body) ? { ...body, type } : body
+  const item = isPlainObject(body) ? { ...body, type } : body
   const outcome = normalizeEvent(item, {
     source: source.name,
     now,

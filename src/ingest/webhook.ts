@@ -5,6 +5,7 @@ import type { AppEnv } from '../env'
 import { parseJsonBytes, readBodyBytes } from '../lib/body'
 import { hmacSha1Hex, secretsEqual } from '../lib/crypto'
 import { RouterError } from '../lib/errors'
+import { isPlainObject } from '../lib/objects'
 import { queueAndAnswer } from './accept'
 import {
   MAX_EVENT_DEPTH,
@@ -13,7 +14,7 @@ import {
   nestsDeeperThan,
   WEBHOOK_LIMIT_NAME,
 } from './limits'
-import { isJsonRecord, normalizeEvent, type Outcome } from './normalize'
+import { normalizeEvent, type Outcome } from './normalize'
 
 /** The same answer for an unknown source and a bad signature, so source names cannot be probed. */
 function unauthorized(): RouterError {
@@ -80,7 +81,7 @@ export async function handleWebhook(c: Context<AppEnv, '/webhook/:source'>): Pro
   const now = new Date().toISOString()
   const outcomes = items.map((item, index) => {
     const path = single ? '' : String(index)
-    if (isJsonRecord(item) && item.type === 'delete') return deletionRejected(path)
+    if (isPlainObject(item) && item.type === 'delete') return deletionRejected(path)
     return normalizeEvent(item, { source: source.name, now, times: 'processed', path })
   })
   return queueAndAnswer(c, source.name, outcomes, single ? 'single' : 'list')

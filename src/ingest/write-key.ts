@@ -2,7 +2,7 @@ import type { SourceConfig } from '../config/schema'
 import { findSourceByWriteKey, loadConfig } from '../config/store'
 import type { Bindings } from '../env'
 import { RouterError } from '../lib/errors'
-import { isJsonRecord } from './normalize'
+import { isPlainObject } from '../lib/objects'
 
 const utf8 = new TextDecoder()
 /** A byte of a multi-byte UTF-8 character, as `atob` gives it. Without one, the bytes are the key's ASCII. */
@@ -32,7 +32,7 @@ function writeKeyFromBasic(authorization: string | undefined): string | undefine
 
 /** `writeKey` at the top level of a parsed body (analytics.js and analytics-node 2+ put it there). */
 function writeKeyFromBody(body: unknown): string | undefined {
-  const key = isJsonRecord(body) ? body.writeKey : undefined
+  const key = isPlainObject(body) ? body.writeKey : undefined
   return typeof key === 'string' && key !== '' ? key : undefined
 }
 

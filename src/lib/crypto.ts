@@ -1,3 +1,5 @@
+import { toHex } from './hex'
+
 const encoder = new TextEncoder()
 
 /** Compares two secrets in constant time (for equal lengths; a length mismatch is not secret). */
@@ -20,8 +22,7 @@ async function hmacHex(hash: 'SHA-1' | 'SHA-256', secret: string, data: BufferSo
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash }, false, [
     'sign',
   ])
-  const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, data))
-  return Array.from(signature, (byte) => byte.toString(16).padStart(2, '0')).join('')
+  return toHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, data)))
 }
 
 /** Hex HMAC-SHA1, the signature Segment's Webhooks destination puts in `X-Signature`. */

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { isPlainObject } from '../lib/objects'
 
 /**
  * The Segment Spec as valibot schemas. Lenient where Segment is: unknown keys
@@ -16,12 +17,8 @@ const NotArray = v.check((input: unknown) => !Array.isArray(input), 'must be an 
  * A JSON object, kept as parsed: `v.record(v.string(), v.unknown())` would check and
  * copy every key of every context, traits and properties object, on every event.
  */
-export const JsonObject = v.custom<Record<string, unknown>>(
-  (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
-  (issue) =>
-    Array.isArray(issue.input)
-      ? 'must be an object, not an array'
-      : `must be an object, not ${issue.received}`,
+export const JsonObject = v.custom<Record<string, unknown>>(isPlainObject, (issue) =>
+  Array.isArray(issue.input) ? 'must be an object, not an array' : `must be an object, not ${issue.received}`,
 )
 
 /** A user-supplied id: Segment libraries send strings; numbers are coerced the way Segment stores them. */

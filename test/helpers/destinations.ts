@@ -1,4 +1,4 @@
-import { sandboxDestinationSettings } from '../../sandbox/router-settings'
+import { sandboxDestinationSettings } from '../../scripts/sandbox-destinations'
 import { putConfig } from './router'
 import type { SandboxTenant } from './sandbox'
 

@@ -1,9 +1,8 @@
 import { inject } from 'vitest'
 import type { RecordedRequest } from '../../sandbox/core'
+import type { SandboxPartner } from '../../sandbox/partners'
 
-export type { RecordedRequest }
-
-export type SandboxPartner = 'crisp' | 'crossingminds' | 'crowdpower' | 'calixa'
+export type { RecordedRequest, SandboxPartner }
 
 export interface FaultOptions {
   mode?: 'status' | 'hang'

@@ -1,7 +1,7 @@
 import type { DeliveryContext, DeliveryItem, DeliveryOutcome, DestinationDefinition } from '../types'
 import { classifyCalixaResponse } from './client'
 import { mapEventToCalixaRequest } from './mapping'
-import { type CalixaSettings, CalixaSettingsSchema } from './settings'
+import { CALIXA_NAME, type CalixaSettings, CalixaSettingsSchema } from './settings'
 
 /** One POST per event, as Segment's direct-destination protocol has no batch form. */
 async function deliverToCalixa(
@@ -19,7 +19,7 @@ async function deliverToCalixa(
 
 /** No `defaultApiBase`: Calixa never published its webhook URL, so `endpoint` must be configured. */
 export const calixaDestination: DestinationDefinition<CalixaSettings> = {
-  name: 'Calixa',
+  name: CALIXA_NAME,
   settings: CalixaSettingsSchema,
   accepts: ['identify', 'track', 'group'],
   secretSettings: ['apiKey'],

@@ -2,7 +2,7 @@
 import type { SegmentEvent } from '../../segment/schema'
 import type { DeliveryOutcome, PartnerRequest } from '../types'
 import { directDestinationHeaders } from './client'
-import type { CalixaSettings } from './settings'
+import { CALIXA_NAME, type CalixaSettings } from './settings'
 
 export type Dropped = Extract<DeliveryOutcome, { status: 'dropped' }>
 
@@ -36,7 +36,7 @@ export function calixaDropReason(event: SegmentEvent): Dropped | undefined {
     return {
       status: 'dropped',
       reason: 'missing_user_id',
-      detail: `Calixa keys users by userId; this ${event.type} has none`,
+      detail: `${CALIXA_NAME} keys users by userId; this ${event.type} has none`,
     }
   if (event.type === 'identify' || event.type === 'group') return undefined
   if (event.type !== 'track') return { status: 'dropped', reason: 'unsupported_call' }

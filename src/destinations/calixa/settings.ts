@@ -1,5 +1,8 @@
 import * as v from 'valibot'
 
+/** Segment catalog name: the config key, the `integrations` key and the ledger's `destination`. */
+export const CALIXA_NAME = 'Calixa'
+
 /**
  * Calixa settings. `apiKey` is the catalog's only setting (partners.md §0.2);
  * `endpoint` is the webhook URL Calixa registered with Segment, which was never

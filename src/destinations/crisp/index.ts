@@ -1,5 +1,6 @@
 import type { EventOf } from '../../segment/schema'
 import type {
+  CallResult,
   DeliveryContext,
   DeliveryItem,
   DeliveryOutcome,
@@ -21,7 +22,7 @@ import {
   updatePeopleDataRequest,
   updateProfileRequest,
 } from './mapping'
-import { type CrispSettings, CrispSettingsSchema } from './settings'
+import { CRISP_NAME, type CrispSettings, CrispSettingsSchema } from './settings'
 import { CrispStateCache, fingerprint } from './state'
 
 type CrispContext = DeliveryContext<CrispSettings>
@@ -30,7 +31,7 @@ type CrispContext = DeliveryContext<CrispSettings>
 const NOT_MODIFIED = 304
 
 /** One partner call's result: either a status to report or the outcome that ends the item. */
-type Step = { ok: true; status: number } | { ok: false; outcome: DeliveryOutcome }
+type Step = CallResult<{ status: number }>
 
 function step(response: PartnerResponse, context: CrispContext): Step {
   const outcome = classifyCrispResponse(response, context.now())
@@ -225,7 +226,7 @@ export async function deliverToCrisp(
   const outcomes: DeliveryOutcome[] = items.map((item) => ({
     status: 'dropped',
     reason: 'unsupported_call',
-    detail: `Crisp does not take ${item.event.type} calls`,
+    detail: `${CRISP_NAME} does not take ${item.event.type} calls`,
   }))
   for (const [index, item] of items.entries()) {
     if (isIdentify(item)) outcomes[index] = await guarded(() => syncIdentify(item.event, context, cache))
@@ -239,7 +240,7 @@ export async function deliverToCrisp(
 }
 
 export const crispDestination: DestinationDefinition<CrispSettings> = {
-  name: 'Crisp',
+  name: CRISP_NAME,
   settings: CrispSettingsSchema,
   defaultApiBase: CRISP_API_ORIGIN,
   accepts: ['identify', 'track'],

@@ -1,5 +1,8 @@
 import * as v from 'valibot'
 
+/** Segment catalog name: the config key, the `integrations` key and the ledger's `destination`. */
+export const CRISP_NAME = 'Crisp'
+
 /** `X-Crisp-Tier` values (crisp-api `CrispTier`); a Marketplace plugin token is the usual case. */
 export const CRISP_TIERS = ['plugin', 'website', 'user'] as const
 

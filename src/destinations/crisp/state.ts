@@ -1,3 +1,4 @@
+import { sha256Hex } from '../../lib/hex'
 import type { PartnerState } from '../types'
 
 /**
@@ -17,11 +18,6 @@ const PERSON_TTL_SECONDS = 30 * 24 * 3600
 const FORGET_TTL_SECONDS = 60
 /** KV keys are at most 512 bytes; longer ids are hashed. */
 const MAX_RAW_ID_LENGTH = 200
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('')
-}
 
 /** JSON with sorted object keys, so equal content gives equal fingerprints whatever the key order. */
 function stableJson(value: unknown): string {

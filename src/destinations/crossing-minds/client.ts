@@ -4,10 +4,13 @@
  * (partners.md §1.3, §1.6).
  */
 
+import { sha256Hex } from '../../lib/hex'
+import { IsolateCache } from '../../lib/isolate-cache'
 import { isPlainObject } from '../../lib/objects'
 import { classifyResponse } from '../classify'
-import type { DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
-import type { IdTypes } from './mapping'
+import type { CallResult, DeliveryContext, DeliveryOutcome, PartnerRequest, PartnerResponse } from '../types'
+import type { IdTypes } from './ids'
+import { loginRequest, refreshRequest } from './requests'
 import type { CrossingMindsSettings } from './settings'
 
 type Context = DeliveryContext<CrossingMindsSettings>
@@ -69,9 +72,7 @@ export interface CrossingMindsSession {
   idTypes: IdTypes
 }
 
-export type SessionResult =
-  | { ok: true; session: CrossingMindsSession }
-  | { ok: false; outcome: DeliveryOutcome }
+export type SessionResult = CallResult<{ session: CrossingMindsSession }>
 
 /**
  * The official TS client assumes a JWT lives ~29 minutes and a refresh token ~29 days
@@ -119,22 +120,6 @@ function idTypesOf(body: Record<string, unknown>, previous: IdTypes | undefined)
     user: typeOf('user_id_type', previous?.user ?? ''),
     item: typeOf('item_id_type', previous?.item ?? ''),
     session: typeOf('session_id_type', previous?.session ?? ''),
-  }
-}
-
-export function loginRequest(settings: CrossingMindsSettings): PartnerRequest {
-  return {
-    method: 'POST',
-    path: '/v1/login/service/',
-    body: { name: settings.apiKey, password: settings.apiPassword, db_id: settings.apiDatabaseId },
-  }
-}
-
-export function refreshRequest(refreshToken: string, settings: CrossingMindsSettings): PartnerRequest {
-  return {
-    method: 'POST',
-    path: '/v1/login/refresh-token/',
-    body: { refresh_token: refreshToken, db_id: settings.apiDatabaseId },
   }
 }
 
@@ -207,7 +192,7 @@ export class SessionKeeper {
         known,
       )
       // Any 401 on refresh (code 28 expired, 21 unknown token) means: log in with the password.
-      if (refreshed.ok || refreshed.status !== 401) return refreshed.result
+      if (refreshed.result.ok || refreshed.status !== 401) return refreshed.result
     }
     return (await this.#obtain(context, loginRequest(context.settings), known)).result
   }
@@ -216,19 +201,17 @@ export class SessionKeeper {
     context: Context,
     request: PartnerRequest,
     previous: CrossingMindsSession | undefined,
-  ): Promise<{ ok: boolean; status: number; result: SessionResult }> {
+  ): Promise<{ status: number; result: SessionResult }> {
     const response = await context.send(request)
     const body = response.body
     const now = context.now()
     if (response.status < 200 || response.status >= 300)
       return {
-        ok: false,
         status: response.status,
         result: { ok: false, outcome: classifyCrossingMindsResponse(response, now) },
       }
     if (!isPlainObject(body) || typeof body.token !== 'string' || typeof body.refresh_token !== 'string')
       return {
-        ok: false,
         status: response.status,
         result: { ok: false, outcome: { status: 'retry', error: 'login_response_without_token' } },
       }
@@ -242,25 +225,22 @@ export class SessionKeeper {
     // KV keeps the refresh token for other isolates as long as it may live (KV's minimum TTL is 60 s).
     const ttlSeconds = Math.max(60, Math.ceil((session.refreshExpiresAt - now) / 1000))
     await context.state.put(this.stateKey, session, { expirationTtl: ttlSeconds })
-    return { ok: true, status: response.status, result: this.#adopt(session) }
+    return { status: response.status, result: this.#adopt(session) }
   }
 }
 
-const keepers = new Map<string, SessionKeeper>()
-
-async function shortHash(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return Array.from(new Uint8Array(digest).slice(0, 12), (byte) => byte.toString(16).padStart(2, '0')).join(
-    '',
-  )
-}
+/** One keeper per database, so a burst of deliveries in this isolate shares one login (lib/isolate-cache.ts). */
+const keepers = new IsolateCache<string, SessionKeeper>()
 
 /**
  * KV/memory key of one database as reached through one origin (the password is
  * not part of it). State is already namespaced per destination and source.
  */
 export async function databaseKey(context: Context): Promise<string> {
-  return shortHash(`${context.apiBase}\n${context.settings.apiDatabaseId}\n${context.settings.apiKey}`)
+  // The first 12 bytes (24 hex digits) of the digest: short keys, collisions still out of reach.
+  return (
+    await sha256Hex(`${context.apiBase}\n${context.settings.apiDatabaseId}\n${context.settings.apiKey}`)
+  ).slice(0, 24)
 }
 
 export async function sessionKeeperFor(context: Context): Promise<SessionKeeper> {
@@ -273,16 +253,12 @@ export async function sessionKeeperFor(context: Context): Promise<SessionKeeper>
   return keeper
 }
 
-export type AuthorizedResult =
-  | { ok: true; response: PartnerResponse }
-  | { ok: false; outcome: DeliveryOutcome }
-
 /** Sends with `Authorization: Bearer <jwt>`; on a refused JWT renews once and resends. */
 export async function sendAuthorized(
   context: Context,
   keeper: SessionKeeper,
   request: PartnerRequest,
-): Promise<AuthorizedResult> {
+): Promise<CallResult<{ response: PartnerResponse }>> {
   const first = await keeper.current(context)
   if (!first.ok) return first
   const withToken = (token: string): PartnerRequest => ({

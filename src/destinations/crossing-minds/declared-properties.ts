@@ -3,6 +3,7 @@
  * router knows: memory per isolate, KV across isolates, so steady state sends
  * no declaration at all (partners.md §1.4: properties must exist before use).
  */
+import { IsolateCache } from '../../lib/isolate-cache'
 import type { DeliveryContext } from '../types'
 import { type PropertySpec, propertyKey } from './mapping'
 import type { CrossingMindsSettings } from './settings'
@@ -10,7 +11,8 @@ import type { CrossingMindsSettings } from './settings'
 type Context = DeliveryContext<CrossingMindsSettings>
 type Declared = Record<string, PropertySpec>
 
-const memory = new Map<string, Map<string, PropertySpec>>()
+/** Declarations by database key, then by lower-cased name (lib/isolate-cache.ts). */
+const memory = new IsolateCache<string, Map<string, PropertySpec>>()
 
 function stateKey(databaseKey: string): string {
   return `properties:${databaseKey}`

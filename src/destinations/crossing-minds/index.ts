@@ -1,6 +1,7 @@
 import { isPlainObject } from '../../lib/objects'
 import type { ScalarOrList } from '../shared/values'
 import type {
+  CallResult,
   DeliveryContext,
   DeliveryItem,
   DeliveryOutcome,
@@ -18,33 +19,35 @@ import {
 } from './client'
 import { knownProperties, rememberProperties } from './declared-properties'
 import {
-  buildInteractionsRequest,
-  buildUserPatch,
-  declarePropertyRequest,
   type EncodedInteractionPlan,
   encodeIdForBody,
   encodeIdForPath,
   encodeInteractionPlan,
-  getPropertyRequest,
   type IdTypes,
+} from './ids'
+import {
+  buildUserPatch,
   type InteractionPlan,
   isDropped,
-  MAX_BULK_USERS,
   mapIdentifyToUserUpdate,
   mapTrackToInteractions,
   type PropertySpec,
   propertiesToDeclare,
   propertyKey,
   type UserPropertiesUpdate,
+} from './mapping'
+import {
+  buildInteractionsRequest,
+  declarePropertyRequest,
+  getPropertyRequest,
+  MAX_BULK_USERS,
   userPatchRequest,
   usersBulkPatchRequest,
-} from './mapping'
-import { type CrossingMindsSettings, CrossingMindsSettingsSchema } from './settings'
+} from './requests'
+import { CROSSING_MINDS_NAME, type CrossingMindsSettings, CrossingMindsSettingsSchema } from './settings'
 
 type Context = DeliveryContext<CrossingMindsSettings>
 type Outcomes = (DeliveryOutcome | undefined)[]
-
-type DeclarationResult = { ok: true; spec: PropertySpec } | { ok: false; outcome: DeliveryOutcome }
 
 /**
  * Declares one user property. DUPLICATED (code 42) means it exists already (another
@@ -54,7 +57,7 @@ async function declareProperty(
   context: Context,
   keeper: SessionKeeper,
   spec: PropertySpec,
-): Promise<DeclarationResult> {
+): Promise<CallResult<{ spec: PropertySpec }>> {
   const sent = await sendAuthorized(context, keeper, declarePropertyRequest(spec))
   if (!sent.ok) return sent
   const { response } = sent
@@ -264,7 +267,7 @@ async function deliverToCrossingMinds(items: DeliveryItem[], context: Context): 
 }
 
 export const crossingMindsDestination: DestinationDefinition<CrossingMindsSettings> = {
-  name: 'Crossing Minds',
+  name: CROSSING_MINDS_NAME,
   settings: CrossingMindsSettingsSchema,
   defaultApiBase: 'https://api.crossingminds.com',
   accepts: ['identify', 'track'],

@@ -1,7 +1,8 @@
 /**
- * Pure Segment → Crossing Minds mapping (partners.md §1.4, §1.5, §1.7): no fetch, no KV.
- * What the partner already knows (declared properties, the database's id types)
- * comes in as arguments.
+ * Pure Segment → Crossing Minds mapping (partners.md §1.4, §1.7): identify → user
+ * properties, track → interactions; no fetch, no KV. What the partner already knows
+ * (declared properties) comes in as arguments. Ids are encoded for the database in
+ * ids.ts, requests built in requests.ts.
  */
 
 import { memoizeString } from '../../lib/memo'
@@ -10,7 +11,7 @@ import type { EventOf } from '../../segment/schema'
 import { ENGAGE_AUDIENCE_EVENTS, ecommerceEventsOf } from '../../segment/spec-events'
 import { sanitizeKey } from '../shared/keys'
 import { flattenValues, isoToUnixSeconds, type ScalarOrList, type ScalarValue } from '../shared/values'
-import type { DeliveryOutcome, PartnerRequest } from '../types'
+import type { DeliveryOutcome } from '../types'
 import type { CrossingMindsSettings } from './settings'
 
 export type Dropped = Extract<DeliveryOutcome, { status: 'dropped' }>
@@ -134,7 +135,7 @@ export function propertiesToDeclare(
 }
 
 /** How a declared value type takes JSON values; the database's type names are few, so this is memoised. */
-const valueKindOf = memoizeString((valueType): 'text' | 'integer' | 'float' | 'bool' | 'other' => {
+export const valueKindOf = memoizeString((valueType): 'text' | 'integer' | 'float' | 'bool' | 'other' => {
   if (/^(unicode\d*|text|image_url)$/.test(valueType)) return 'text'
   if (/^u?int\d+$/.test(valueType)) return 'integer'
   if (/^float\d+$/.test(valueType)) return 'float'
@@ -202,79 +203,6 @@ export function buildUserPatch(
     else skipped.push(spec.name)
   }
   return { user, skipped }
-}
-
-export function declarePropertyRequest(spec: PropertySpec): PartnerRequest {
-  return {
-    method: 'POST',
-    path: '/v1/users-properties/',
-    body: { property_name: spec.name, value_type: spec.valueType, repeated: spec.repeated },
-  }
-}
-
-export function getPropertyRequest(name: string): PartnerRequest {
-  return { method: 'GET', path: `/v1/users-properties/${encodeURIComponent(name)}/` }
-}
-
-/** `PATCH … create_if_missing` is an upsert that keeps the user's other properties (partners.md §1.4). */
-export function userPatchRequest(userIdPath: string, user: Record<string, ScalarOrList>): PartnerRequest {
-  return {
-    method: 'PATCH',
-    path: `/v1/users/${userIdPath}/properties/`,
-    body: { user, create_if_missing: true },
-  }
-}
-
-/** The bulk form of `userPatchRequest` takes at most this many users (partners.md §1.4). */
-export const MAX_BULK_USERS = 1_024
-
-/** One partial upsert for several users, each row carrying its `user_id` (body form of the id). */
-export function usersBulkPatchRequest(
-  rows: readonly { userId: string | number; user: Record<string, ScalarOrList> }[],
-): PartnerRequest {
-  return {
-    method: 'PATCH',
-    path: '/v1/users-bulk/properties/',
-    body: { users: rows.map(({ userId, user }) => ({ ...user, user_id: userId })), create_if_missing: true },
-  }
-}
-
-// ---------------------------------------------------------------- ids
-
-/** The database's id types, from the login response (`database.*_id_type`). */
-export interface IdTypes {
-  user: string
-  item: string
-  session: string
-}
-
-const encoder = new TextEncoder()
-
-function base64UrlOfUtf8(text: string): string {
-  let binary = ''
-  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
-}
-
-/**
- * An id as the JSON body wants it (Python client `_id2body`): numbers for int
- * types, unpadded base64url for `bytes*`, the string otherwise. Undefined when
- * the id cannot be of that type (e.g. `abc` for `uint32`).
- */
-export function encodeIdForBody(id: string, idType: string | undefined): string | number | undefined {
-  if (idType && valueKindOf(idType) === 'integer') {
-    if (!/^-?\d+$/.test(id)) return undefined
-    const number = Number(id)
-    return Number.isSafeInteger(number) && (number >= 0 || idType.startsWith('int')) ? number : undefined
-  }
-  if (idType?.startsWith('bytes')) return base64UrlOfUtf8(id)
-  return id
-}
-
-/** An id inside a URL path: the body form, URL-escaped (Python client `_id2url`). */
-export function encodeIdForPath(id: string, idType: string | undefined): string | undefined {
-  const encoded = encodeIdForBody(id, idType)
-  return encoded === undefined ? undefined : encodeURIComponent(String(encoded))
 }
 
 // ---------------------------------------------------------------- interactions
@@ -360,74 +288,4 @@ export function mapTrackToInteractions(
       ? { kind: 'user', id: event.userId }
       : { kind: 'session', id: String(event.anonymousId) }
   return { subject, interactions: itemIds.map((itemId) => ({ itemId, interactionType, timestamp })) }
-}
-
-/** A plan with its ids encoded for the database's id types. */
-export interface EncodedInteractionPlan {
-  kind: InteractionSubject['kind']
-  subjectForBody: string | number
-  subjectForPath: string
-  interactions: { item_id: string | number; interaction_type: string; timestamp: number }[]
-}
-
-export function encodeInteractionPlan(
-  plan: InteractionPlan,
-  idTypes: IdTypes,
-): EncodedInteractionPlan | Dropped {
-  const subjectType = plan.subject.kind === 'user' ? idTypes.user : idTypes.session
-  const subjectForBody = encodeIdForBody(plan.subject.id, subjectType)
-  const subjectForPath = encodeIdForPath(plan.subject.id, subjectType)
-  if (subjectForBody === undefined || subjectForPath === undefined)
-    return {
-      status: 'dropped',
-      reason: plan.subject.kind === 'user' ? 'invalid_user_id' : 'invalid_session_id',
-      detail: `id does not fit the database's ${subjectType} ${plan.subject.kind} ids`,
-    }
-  const interactions: EncodedInteractionPlan['interactions'] = []
-  for (const interaction of plan.interactions) {
-    const itemId = encodeIdForBody(interaction.itemId, idTypes.item)
-    if (itemId === undefined)
-      return {
-        status: 'dropped',
-        reason: 'invalid_item_id',
-        detail: `product id "${interaction.itemId}" does not fit the database's ${idTypes.item} item ids`,
-      }
-    interactions.push({
-      item_id: itemId,
-      interaction_type: interaction.interactionType,
-      timestamp: interaction.timestamp,
-    })
-  }
-  return { kind: plan.subject.kind, subjectForBody, subjectForPath, interactions }
-}
-
-/**
- * One request for several plans of one kind: the per-subject bulk route when they
- * share a subject, else the many-subjects bulk route with the subject in each row
- * (partners.md §1.5). A multi-product event is always one request.
- */
-export function buildInteractionsRequest(plans: readonly EncodedInteractionPlan[]): PartnerRequest {
-  const [first] = plans
-  if (!first) throw new Error('buildInteractionsRequest needs at least one plan')
-  const singleSubject = plans.every((plan) => plan.subjectForPath === first.subjectForPath)
-  // Plain loops, not `flatMap`: a slow generic path in V8, and this runs once per track.
-  const interactions: object[] = []
-  if (singleSubject) {
-    for (const plan of plans) for (const interaction of plan.interactions) interactions.push(interaction)
-    const collection = first.kind === 'user' ? 'users' : 'sessions'
-    return {
-      method: 'POST',
-      path: `/v1/${collection}/${first.subjectForPath}/interactions-bulk/`,
-      body: { interactions },
-    }
-  }
-  const subjectKey = first.kind === 'user' ? 'user_id' : 'session_id'
-  for (const plan of plans)
-    for (const interaction of plan.interactions)
-      interactions.push({ [subjectKey]: plan.subjectForBody, ...interaction })
-  return {
-    method: 'POST',
-    path: first.kind === 'user' ? '/v1/interactions-bulk/' : '/v1/sessions-interactions-bulk/',
-    body: { interactions },
-  }
 }

@@ -1,5 +1,8 @@
 import * as v from 'valibot'
 
+/** Segment catalog name: the config key, the `integrations` key and the ledger's `destination`. */
+export const CROSSING_MINDS_NAME = 'Crossing Minds'
+
 const requiredString = (message: string) => v.pipe(v.string(message), v.minLength(1, message))
 
 /**

@@ -19,7 +19,7 @@ import {
   eventsBulkRequest,
   mapEventToCrowdPower,
 } from './mapping'
-import { type CrowdPowerSettings, CrowdPowerSettingsSchema } from './settings'
+import { CROWDPOWER_NAME, type CrowdPowerSettings, CrowdPowerSettingsSchema } from './settings'
 
 type CrowdPowerContext = DeliveryContext<CrowdPowerSettings>
 
@@ -128,7 +128,7 @@ export async function deliverToCrowdPower(
 }
 
 export const crowdPowerDestination: DestinationDefinition<CrowdPowerSettings> = {
-  name: 'CrowdPower',
+  name: CROWDPOWER_NAME,
   settings: CrowdPowerSettingsSchema,
   defaultApiBase: CROWDPOWER_BEACON_ORIGIN,
   accepts: ['identify', 'track', 'page'],

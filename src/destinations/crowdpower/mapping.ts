@@ -9,7 +9,7 @@ import type { EventOf, SegmentEvent } from '../../segment/schema'
 import { toSnakeCase } from '../shared/keys'
 import { emailValue, hasKeys, isoToUnixSeconds, textValue } from '../shared/values'
 import type { PartnerRequest } from '../types'
-import type { CrowdPowerSettings } from './settings'
+import { CROWDPOWER_NAME, type CrowdPowerSettings } from './settings'
 
 /** Who a call is about: CrowdPower matches customers by `user_id`, else by `email` (§3.3). */
 export interface CrowdPowerUser {
@@ -261,7 +261,7 @@ export function mapEventToCrowdPower(event: SegmentEvent, settings: CrowdPowerSe
       return {
         route: 'drop',
         reason: 'unsupported_call',
-        detail: `CrowdPower does not take ${event.type} calls`,
+        detail: `${CROWDPOWER_NAME} does not take ${event.type} calls`,
       }
   }
 }

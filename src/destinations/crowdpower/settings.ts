@@ -1,5 +1,8 @@
 import * as v from 'valibot'
 
+/** Segment catalog name: the config key, the `integrations` key and the ledger's `destination`. */
+export const CROWDPOWER_NAME = 'CrowdPower'
+
 /** Segment setting names; `v.object` strips the router's own `enabled` / `apiBase` keys. */
 export const CrowdPowerSettingsSchema = v.object({
   /** The project's public key (`pk_…`): Segment's CrowdPower destination uses the Beacon API with it. */

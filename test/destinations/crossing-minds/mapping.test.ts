@@ -6,12 +6,13 @@ import {
   parseCrossingMindsError,
 } from '../../../src/destinations/crossing-minds/client'
 import {
-  buildInteractionsRequest,
-  buildUserPatch,
-  conformToDeclared,
   encodeIdForBody,
   encodeIdForPath,
   encodeInteractionPlan,
+} from '../../../src/destinations/crossing-minds/ids'
+import {
+  buildUserPatch,
+  conformToDeclared,
   INTERACTION_EVENTS,
   type InteractionPlan,
   isDropped,
@@ -21,6 +22,7 @@ import {
   propertiesToDeclare,
   type UserPropertiesUpdate,
 } from '../../../src/destinations/crossing-minds/mapping'
+import { buildInteractionsRequest } from '../../../src/destinations/crossing-minds/requests'
 import { CrossingMindsSettingsSchema } from '../../../src/destinations/crossing-minds/settings'
 import { CM_RAW_SETTINGS, EVENT_UNIX_SECONDS, event } from './fixtures'
 
