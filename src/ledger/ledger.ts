@@ -1,6 +1,6 @@
 import type { Bindings } from '../env'
 import { decodeCursor, encodeCursor } from './cursor'
-import { keyId, LedgerShards } from './shards'
+import { LedgerShards } from './shards'
 import type {
   ClaimEvent,
   ClaimRequest,

@@ -19,7 +19,10 @@ function identify(id: string): SegmentEvent {
 }
 
 /** Purges every shard, `batch` events at a time, until none has more; returns the calls each took. */
-async function purgeAll(now: number, batch: number): Promise<{ calls: number; events: number; bodies: number }> {
+async function purgeAll(
+  now: number,
+  batch: number,
+): Promise<{ calls: number; events: number; bodies: number }> {
   const shards = new LedgerShards(env)
   const total = { calls: 0, events: 0, bodies: 0 }
   for (const index of shards.all()) {
@@ -40,7 +43,10 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   const now = Date.now()
   const consumeAt = async (daysAgo: number, ids: string[]) => {
     const clock = new ManualClock(now - daysAgo * DAY)
-    await consume({ source: source.name, ingestId: crypto.randomUUID(), events: ids.map(identify) }, { clock })
+    await consume(
+      { source: source.name, ingestId: crypto.randomUUID(), events: ids.map(identify) },
+      { clock },
+    )
   }
   const old = Array.from({ length: 5 }, () => messageId('old'))
   const recent = Array.from({ length: 3 }, () => messageId('recent'))
@@ -91,7 +97,9 @@ it('schedules each shard its own purge alarm on first write, and the alarm runs 
 
   const shards = new LedgerShards(env)
   const alarms = await Promise.all(
-    shards.all().map((index) => runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm())),
+    shards
+      .all()
+      .map((index) => runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm())),
   )
   // The shard that took the write has an alarm within the hour.
   const scheduled = alarms.filter((alarm): alarm is number => alarm !== null)
@@ -101,5 +109,7 @@ it('schedules each shard its own purge alarm on first write, and the alarm runs 
   expect(await runDurableObjectAlarm(shards.stub(index))).toBe(true)
   // Nothing is past retention yet: the event is still there, and the next purge is scheduled.
   expect((await readDeliveries([id]))[0]?.status).toBe('delivered')
-  expect(await runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm())).not.toBeNull()
+  expect(
+    await runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm()),
+  ).not.toBeNull()
 })
