@@ -87,13 +87,17 @@ class OutputTail {
   }
 }
 
-const WRANGLER = join(
+export const WRANGLER = join(
   dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
   'bin/wrangler.js',
 )
 
 /** Wrangler without its network side trips: no telemetry, no fetch of the `Request.cf` sample. */
-const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
+export const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+}
 
 /**
  * Runs wrangler in its own process group, so stopping it also stops the workerd
