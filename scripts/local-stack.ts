@@ -1,6 +1,7 @@
 /**
- * The whole router running locally: the partner sandbox, D1 migrations, the
- * Worker under `wrangler dev` (local KV, Queues and D1; nothing to sign up for)
+ * The whole router running locally: the partner sandbox, the Worker under
+ * `wrangler dev` (local KV, Queues and the ledger's Durable Objects, which create
+ * their own tables; nothing to sign up for)
  * and the seeded demo config. One function, used by `npm start`, `npm run demo`
  * and the browser test.
  */
@@ -16,7 +17,7 @@ import { type RunningSandbox, startSandbox } from '../sandbox/server'
 import { DEMO_SOURCE, DEMO_WRITE_KEY, demoConfig, needsDemoConfig } from './demo-config'
 import { freePort } from './ports'
 
-/** The repository root: wrangler.toml, migrations/ and .dev.vars live there. */
+/** The repository root: wrangler.toml and .dev.vars live there. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 export interface LocalStackOptions {
@@ -24,7 +25,7 @@ export interface LocalStackOptions {
   routerPort: number
   /** Port of the partner sandbox; 0 picks a free one. */
   sandboxPort: number
-  /** Where the local KV, D1 and Queues live; default `.wrangler/state`, as plain `wrangler dev`. */
+  /** Where the local KV, Queues and Durable Objects live; default `.wrangler/state`, as plain `wrangler dev`. */
   persistTo?: string
   /** The ADMIN_TOKEN to run with; default the one in `.dev.vars`, created on first start. */
   adminToken?: string
@@ -87,13 +88,17 @@ class OutputTail {
   }
 }
 
-const WRANGLER = join(
+export const WRANGLER = join(
   dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
   'bin/wrangler.js',
 )
 
 /** Wrangler without its network side trips: no telemetry, no fetch of the `Request.cf` sample. */
-const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
+export const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+}
 
 /**
  * Runs wrangler in its own process group, so stopping it also stops the workerd
@@ -206,13 +211,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   try {
     sandbox = await startSandbox(options.sandboxPort)
-    const migrate = runWrangler(
-      ['d1', 'migrations', 'apply', 'LEDGER', '--local', ...persistArgs],
-      output,
-      tail,
-    )
-    const migrated = await exited(migrate)
-    if (migrated !== 0) throw new Error(`applying the D1 migrations failed (exit ${migrated})\n${tail}`)
 
     wrangler = runWrangler(
       [

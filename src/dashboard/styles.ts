@@ -68,7 +68,7 @@ input[type='search'], input[type='password'], select {
   height: 34px; padding: 0 10px; border: 1px solid var(--border-strong); border-radius: 8px;
   background: var(--surface); color: var(--text); font: inherit;
 }
-input[type='search'] { width: 300px; }
+input[type='search'] { width: 300px; max-width: 100%; }
 
 /* Window switch */
 .segmented { display: inline-flex; padding: 3px; border-radius: 10px; background: #e6eaf1; }
@@ -94,11 +94,12 @@ input[type='search'] { width: 300px; }
 .total-failed .total-value { color: var(--failed); }
 
 /* Destination cards */
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 14px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(300px, 100%), 1fr)); gap: 14px; }
 .card, .panel {
   background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow);
 }
-.card { display: flex; flex-direction: column; gap: 10px; padding: 14px 16px; }
+/* A size container: the count tiles pick their columns from the card's width, not the window's. */
+.card { display: flex; flex-direction: column; gap: 10px; padding: 14px 16px; min-width: 0; container-type: inline-size; }
 .card-head { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
 .pill {
   display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 11px; font-weight: 600;
@@ -107,10 +108,20 @@ input[type='search'] { width: 300px; }
 .pill + .pill { margin-left: 6px; }
 .pill-enabled, .pill-ok { background: var(--delivered-soft); color: var(--delivered); }
 .pill-warn { background: var(--retrying-soft); color: var(--retrying); }
-.counts { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 5px; }
-.count { display: flex; flex-direction: column-reverse; padding: 6px 7px; border-radius: 8px; color: var(--text); min-width: 0; }
+/*
+ * Four tiles in a row when the card has room for their labels, two by two when
+ * it does not. A tile never shrinks below its label or number (flex items keep
+ * their min-content width): a count too large for the row wraps the row instead
+ * of being cut.
+ */
+.counts { display: flex; flex-wrap: wrap; gap: 5px; }
+.count {
+  display: flex; flex-direction: column-reverse; flex: 1 1 calc((100% - 15px) / 4);
+  padding: 6px 8px; border-radius: 8px; color: var(--text);
+}
+@container (max-width: 340px) { .count { flex-basis: calc((100% - 5px) / 2); } }
 .count:hover { text-decoration: none; filter: brightness(.97); }
-.count-label { font-size: 10.5px; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.count-label { font-size: 11px; font-weight: 600; white-space: nowrap; }
 .count-value { font-size: 20px; line-height: 1.2; font-weight: 700; font-variant-numeric: tabular-nums; }
 .count-delivered { background: var(--delivered-soft); color: var(--delivered); }
 .count-dropped { background: var(--dropped-soft); color: var(--dropped); }
@@ -141,7 +152,8 @@ input[type='search'] { width: 300px; }
 /* Panels and tables */
 .panel { padding: 16px 20px; margin-top: 16px; }
 .search { display: flex; gap: 8px; flex-wrap: wrap; }
-.table-wrap { overflow-x: auto; }
+/* Positioned, so the visually-hidden header scrolls with the table instead of widening the page. */
+.table-wrap { overflow-x: auto; position: relative; }
 table { width: 100%; border-collapse: collapse; font-size: 13px; }
 th {
   text-align: left; font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted);
@@ -191,8 +203,8 @@ td.action { text-align: right; white-space: nowrap; }
 
 /* Config page */
 .source { padding: 0; overflow: hidden; }
-.source-head { display: flex; align-items: center; gap: 32px; padding: 16px 20px; border-bottom: 1px solid var(--border); }
-.facts { display: flex; gap: 28px; margin: 0; }
+.source-head { display: flex; flex-wrap: wrap; align-items: center; gap: 12px 32px; padding: 16px 20px; border-bottom: 1px solid var(--border); }
+.facts { display: flex; flex-wrap: wrap; gap: 8px 28px; margin: 0; }
 .facts dt, .settings dt { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
 .facts dd { margin: 2px 0 0; }
 .config-table td, .config-table th { padding-left: 20px; }
@@ -210,7 +222,7 @@ td.action { text-align: right; white-space: nowrap; }
 
 /* Login */
 .login-body { display: grid; place-items: center; min-height: 100vh; background: radial-gradient(circle at 30% 20%, #1e293b, #0f172a 60%); }
-.login { width: 380px; padding: 32px; border-radius: 16px; background: var(--surface); box-shadow: 0 20px 50px rgba(0, 0, 0, .35); }
+.login { width: min(380px, calc(100vw - 32px)); padding: 32px; border-radius: 16px; background: var(--surface); box-shadow: 0 20px 50px rgba(0, 0, 0, .35); }
 .login .brand { color: var(--text); margin-bottom: 20px; font-size: 16px; }
 .login h1 { font-size: 20px; }
 .login p { color: var(--muted); margin: 4px 0 20px; }
@@ -219,4 +231,21 @@ td.action { text-align: right; white-space: nowrap; }
 .login .btn { width: 100%; height: 38px; }
 .login .error { margin: 0 0 14px; padding: 8px 12px; border-radius: 8px; background: var(--failed-soft); color: var(--failed); font-weight: 500; }
 .login .hint { font-size: 12px; margin: 16px 0 0; }
+
+/*
+ * Narrow windows (phones): the brand and Log out on the first line of the top
+ * bar, the links under them, the live stamp after the links (on a line of its
+ * own when they leave no room); totals go two by two.
+ */
+@media (max-width: 720px) {
+  .topbar { flex-wrap: wrap; height: auto; gap: 6px 16px; padding: 10px 16px; }
+  .topbar form { margin-left: auto; }
+  .topbar nav { order: 1; flex: 0 1 auto; }
+  .live { order: 2; margin-left: auto; }
+  main { padding: 16px 12px 32px; }
+  .totals { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
+  .total { padding: 10px 14px; }
+  .panel { padding: 14px 12px; }
+  .search input[type='search'] { flex: 1 1 100%; width: auto; }
+}
 `

@@ -53,8 +53,7 @@ export class LedgerShards {
     this.count = shardCount(env.LEDGER_SHARDS) ?? DEFAULT_SHARDS
     const previous = shardCount(env.LEDGER_SHARDS_PREVIOUS)
     this.#previous = previous !== undefined && previous < this.count ? previous : undefined
-    // Bindings declares the namespace without its class (env.ts imports nothing); the class is LedgerShard.
-    this.#namespace = env.LEDGER as unknown as DurableObjectNamespace<LedgerShard>
+    this.#namespace = env.LEDGER
   }
 
   stub(index: number): DurableObjectStub<LedgerShard> {

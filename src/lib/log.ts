@@ -1,6 +1,9 @@
 /**
- * Structured log lines. Only ids and outcomes may go in: never secrets, emails,
- * names or traits. The field list is closed so a caller cannot pass an event by accident.
+ * Structured log lines: one JSON object per console line, which Workers Logs
+ * (wrangler.toml [observability]) indexes field by field, so a delivery is found
+ * by `messageId` (README "Logs"). Only ids and outcomes may go in: never secrets,
+ * emails, names or traits. The field list is closed so a caller cannot pass an
+ * event by accident.
  */
 export interface LogFields {
   msg: string

@@ -86,6 +86,110 @@ async function screenshot(name: string): Promise<void> {
   })
 }
 
+/** The parts of the browser's DOM the layout check reads (the test's tsconfig has no DOM lib). */
+interface Rect {
+  left: number
+  top: number
+  right: number
+  bottom: number
+}
+interface MeasuredElement {
+  scrollWidth: number
+  clientWidth: number
+  textContent: string | null
+  getBoundingClientRect(): Rect
+  querySelectorAll(selector: string): Iterable<MeasuredElement>
+}
+interface BrowserWindow {
+  innerWidth: number
+  document: MeasuredElement & { scrollingElement: MeasuredElement | null }
+}
+
+/** Text that must read in full: the tiles' labels and numbers, card titles, the top bar. */
+const FULL_TEXT = [
+  '.count-label',
+  '.count-value',
+  '.total-label',
+  '.total-value',
+  '.total-share',
+  '.card-head h2',
+  '.card-head .pill',
+  '.topbar .brand',
+  '.topbar nav a',
+  '.topbar button',
+]
+
+interface LayoutReport {
+  /** How far the page is wider than the window, in px (0 when it fits). */
+  pageOverflow: number
+  /** Elements whose text is cut (ellipsis or clipped): selector and text. */
+  cut: string[]
+  /** Tiles overlapping a sibling, or sticking out of their card. */
+  collisions: string[]
+  /** Count tiles per card in the first row, per card. */
+  tilesPerRow: number[]
+  totalsPerRow: number
+}
+
+/** Measures the overview as laid out now: geometry only, no pixels compared. */
+function measureLayout(fullText: string[]): LayoutReport {
+  const win = globalThis as unknown as BrowserWindow
+  const doc = win.document
+  const all = (root: MeasuredElement, selector: string) => Array.from(root.querySelectorAll(selector))
+  const overlap = (a: Rect, b: Rect) =>
+    Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+    Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5
+  const inside = (inner: Rect, outer: Rect) =>
+    inner.left >= outer.left - 0.5 &&
+    inner.right <= outer.right + 0.5 &&
+    inner.top >= outer.top - 0.5 &&
+    inner.bottom <= outer.bottom + 0.5
+  const name = (element: MeasuredElement) => (element.textContent ?? '').trim().slice(0, 40)
+  const pairsOverlapping = (elements: MeasuredElement[], what: string) =>
+    elements.flatMap((a, i) =>
+      elements
+        .slice(i + 1)
+        .filter((b) => overlap(a.getBoundingClientRect(), b.getBoundingClientRect()))
+        .map((b) => `${what} "${name(a)}" overlaps "${name(b)}"`),
+    )
+  const firstRow = (elements: MeasuredElement[]) =>
+    elements.filter(
+      (e) => Math.abs(e.getBoundingClientRect().top - (elements[0]?.getBoundingClientRect().top ?? 0)) < 1,
+    ).length
+
+  const cut = fullText.flatMap((selector) =>
+    all(doc, selector)
+      .filter((element) => element.clientWidth === 0 || element.scrollWidth > element.clientWidth)
+      .map(
+        (element) => `${selector} "${name(element)}" (${element.scrollWidth} > ${element.clientWidth} px)`,
+      ),
+  )
+  const cards = all(doc, 'article.card')
+  const collisions = [
+    ...pairsOverlapping(cards, 'card'),
+    ...pairsOverlapping(all(doc, '.total'), 'total'),
+    ...cards.flatMap((card) => {
+      const tiles = all(card, '.count')
+      const outside = tiles
+        .filter((tile) => !inside(tile.getBoundingClientRect(), card.getBoundingClientRect()))
+        .map((tile) => `tile "${name(tile)}" sticks out of its card`)
+      const spilled = tiles.flatMap((tile) =>
+        all(tile, 'span')
+          .filter((part) => !inside(part.getBoundingClientRect(), tile.getBoundingClientRect()))
+          .map((part) => `"${name(part)}" sticks out of its tile`),
+      )
+      return [...pairsOverlapping(tiles, 'tile'), ...outside, ...spilled]
+    }),
+  ]
+  return {
+    pageOverflow: Math.max(0, (doc.scrollingElement?.scrollWidth ?? 0) - win.innerWidth),
+    cut,
+    collisions,
+    tilesPerRow: cards.map((card) => firstRow(all(card, '.count'))),
+    totalsPerRow: firstRow(all(doc, '.total')),
+  }
+}
+
 describe('dashboard in headless Chromium', () => {
   it('shows the login form, refuses a wrong token and signs in with the right one', async () => {
     await page.goto(`${stack.routerUrl}/admin`)
@@ -182,6 +286,40 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => crowdPowerRow(id).locator('button.btn-replay').count()).toBe(0)
     await screenshot('3-replayed')
   })
+
+  // Widths a person uses: a laptop (the suite's own 1440 and a 1280 screen) and a phone.
+  it.each([
+    { width: 1440, height: 900, tilesPerRow: 2, totalsPerRow: 4 },
+    { width: 1280, height: 800, tilesPerRow: 4, totalsPerRow: 4 },
+    { width: 390, height: 844, tilesPerRow: 2, totalsPerRow: 2 },
+  ])(
+    'lays the overview out at $width px: nothing cut, overlapping or wider than the window',
+    async (size) => {
+      await page.setViewportSize({ width: size.width, height: size.height })
+      try {
+        await page.goto(`${stack.routerUrl}/admin`)
+        await expect.poll(() => page.locator('article.card .count').count()).toBe(16)
+        const layout = await page.evaluate(measureLayout, FULL_TEXT)
+        await page.screenshot({
+          path: join(ARTIFACTS, `dashboard-layout-${size.width}.png`),
+          fullPage: true,
+          caret: 'initial',
+        })
+        expect(layout.cut).toEqual([])
+        expect(layout.collisions).toEqual([])
+        expect(layout.pageOverflow).toBe(0)
+        expect(layout.tilesPerRow).toEqual([
+          size.tilesPerRow,
+          size.tilesPerRow,
+          size.tilesPerRow,
+          size.tilesPerRow,
+        ])
+        expect(layout.totalsPerRow).toBe(size.totalsPerRow)
+      } finally {
+        await page.setViewportSize({ width: 1440, height: 900 })
+      }
+    },
+  )
 
   it('lists sources and destinations with every secret redacted', async () => {
     await page.click('nav a[href="/admin/sources"]')

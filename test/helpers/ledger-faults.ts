@@ -11,7 +11,7 @@ export const INJECTED_FAULT = 'SQLITE_FULL: database or disk is full (injected)'
  * The shards themselves are untouched: this is the platform failing between
  * the Worker and its Durable Objects. `calls` counts every call that failed.
  */
-export function faultyLedger(rule: FaultRule): { namespace: DurableObjectNamespace; failed: string[] } {
+export function faultyLedger(rule: FaultRule): { namespace: typeof env.LEDGER; failed: string[] } {
   const failed: string[] = []
   const names = new Map<string, string>()
   const real = env.LEDGER

@@ -66,8 +66,10 @@ export function signHex(secret: string, body: string | Uint8Array): string {
  * the JSON text of a DeliveryMessage sent as `text`.
  */
 export function spyOnQueue() {
-  const send = vi.spyOn(env.DELIVERY_QUEUE, 'send')
-  const sendBatch = vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch')
+  // The generated Env types the binding as a queue of unknown; the router sends QueuedDeliveryMessages.
+  const queue: Queue<QueuedDeliveryMessage> = env.DELIVERY_QUEUE
+  const send = vi.spyOn(queue, 'send')
+  const sendBatch = vi.spyOn(queue, 'sendBatch')
   const requests = (): MessageSendRequest<QueuedDeliveryMessage>[][] =>
     [
       ...send.mock.calls.map(([body, options], index) => ({
