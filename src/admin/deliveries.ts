@@ -20,29 +20,41 @@ const Millis = v.pipe(
   ),
 )
 
-const ListQuerySchema = v.object({
-  ...DeliveryFilterEntries,
-  status: v.optional(v.picklist(LEDGER_STATUSES, 'unknown status')),
-  since: v.optional(Millis),
-  until: v.optional(Millis),
-  limit: v.optional(
-    v.pipe(
-      BoundedText,
-      v.transform(Number),
-      v.integer('limit must be an integer'),
-      v.minValue(1),
-      v.maxValue(500),
-    ),
-    '50',
-  ),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(2_000, 'cursor is not one this API returned'))),
-})
+/** A window must not end before it starts (said at `until`). */
+function untilNotBeforeSince(window: { since?: number; until?: number }): boolean {
+  return window.since === undefined || window.until === undefined || window.since <= window.until
+}
+const BACKWARDS_WINDOW = 'until must not be before since'
 
-const StatsQuerySchema = v.object({
-  since: v.optional(Millis),
-  until: v.optional(Millis),
-  source: v.optional(BoundedText),
-})
+const ListQuerySchema = v.pipe(
+  v.object({
+    ...DeliveryFilterEntries,
+    status: v.optional(v.picklist(LEDGER_STATUSES, 'unknown status')),
+    since: v.optional(Millis),
+    until: v.optional(Millis),
+    limit: v.optional(
+      v.pipe(
+        BoundedText,
+        v.transform(Number),
+        v.integer('limit must be an integer'),
+        v.minValue(1),
+        v.maxValue(500),
+      ),
+      '50',
+    ),
+    cursor: v.optional(v.pipe(v.string(), v.maxLength(2_000, 'cursor is not one this API returned'))),
+  }),
+  v.forward(v.partialCheck([['since'], ['until']], untilNotBeforeSince, BACKWARDS_WINDOW), ['until']),
+)
+
+const StatsQuerySchema = v.pipe(
+  v.object({
+    since: v.optional(Millis),
+    until: v.optional(Millis),
+    source: v.optional(BoundedText),
+  }),
+  v.forward(v.partialCheck([['since'], ['until']], untilNotBeforeSince, BACKWARDS_WINDOW), ['until']),
+)
 
 function parseQuery<S extends v.GenericSchema>(schema: S, query: Record<string, string>): v.InferOutput<S> {
   const result = v.safeParse(schema, query)

@@ -7,7 +7,7 @@ import { positiveNumberFromEnv } from '../lib/env-number'
  * limits page). Past the cap every fetch and KV call throws, which would look like
  * a failing partner (and open its circuit). A consumer batch can hold thousands
  * of events, so the consumer spends from a budget instead, leaving room for its
- * own D1, KV and queue calls; pairs left over are retried in a later invocation.
+ * own ledger, KV and queue calls; pairs left over are retried in a later invocation.
  */
 export class SubrequestBudget {
   #remaining: number

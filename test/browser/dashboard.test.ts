@@ -10,7 +10,7 @@ import { type Browser, launchChromium } from './chromium'
 
 /**
  * The dashboard in a real browser against the real local stack: `wrangler dev`
- * (local Queues and D1, in a fresh persist dir so the developer's
+ * (local Queues and Durable Objects, in a fresh persist dir so the developer's
  * .wrangler/state is never touched) and the partner sandbox, as `npm start` runs them.
  */
 

@@ -15,7 +15,7 @@ function signedUp(id: string, userId: string) {
 
 /**
  * One ledger for the whole file, built through the real pipeline (Tracking API →
- * queue → consumer → partner emulators → D1), so the page is checked against
+ * queue → consumer → partner emulators → ledger), so the page is checked against
  * rows the router itself wrote:
  *   failedId   CrowdPower failed (injected 400)  · Calixa delivered
  *   okIds ×2   CrowdPower delivered              · Calixa delivered

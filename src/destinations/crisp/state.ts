@@ -6,7 +6,7 @@ import type { PartnerState } from '../types'
  * exists, and a fingerprint of the last card we sent, so an identify needs no GET
  * and no card update unless the card changed (Crisp allows a few thousand requests
  * a day, §2.6). People data is not fingerprinted: it changes on most identifies,
- * and remembering it would cost a KV write (10× a row in D1) per identify.
+ * and remembering it would cost a KV write (10× a ledger row write) per identify.
  */
 export interface CrispPersonRecord {
   profileHash?: string

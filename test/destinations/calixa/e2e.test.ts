@@ -5,7 +5,7 @@ import { messageId, sendBatch } from '../../helpers/events'
 import { SandboxTenant } from '../../helpers/sandbox'
 import { CALIXA_KEY, calixaState } from './fixtures'
 
-/** Through the real pipeline: /v1/batch → queue → consumer → Calixa webhook emulator → D1 ledger. */
+/** Through the real pipeline: /v1/batch → queue → consumer → Calixa webhook emulator → ledger. */
 describe('Calixa end to end', () => {
   it('forwards identify, group and B2B tracks, and drops the rest', async () => {
     const tenant = new SandboxTenant()

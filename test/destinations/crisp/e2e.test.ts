@@ -5,7 +5,7 @@ import { messageId, sendBatch } from '../../helpers/events'
 import { SandboxTenant } from '../../helpers/sandbox'
 import { crispPeople } from './fixtures'
 
-/** Through the real pipeline: /v1/batch → queue → consumer → Crisp emulator → D1 ledger. */
+/** Through the real pipeline: /v1/batch → queue → consumer → Crisp emulator → ledger. */
 describe('Crisp end to end', () => {
   it('delivers an identify and a track for the same new user sent in one batch', async () => {
     const tenant = new SandboxTenant()

@@ -5,7 +5,7 @@ import { messageId, sendBatch } from '../../helpers/events'
 import { SandboxTenant } from '../../helpers/sandbox'
 import { cmState } from './fixtures'
 
-/** Through the real pipeline: /v1/batch → queue → consumer → Crossing Minds emulator → D1 ledger. */
+/** Through the real pipeline: /v1/batch → queue → consumer → Crossing Minds emulator → ledger. */
 describe('Crossing Minds end to end', () => {
   it('upserts the user, records a multi-product order in one request, and drops the rest', async () => {
     const tenant = new SandboxTenant()

@@ -5,7 +5,7 @@ import { messageId, sendBatch } from '../../helpers/events'
 import { SandboxTenant } from '../../helpers/sandbox'
 import { crowdPowerCustomers } from './fixtures'
 
-/** Through the real pipeline: /v1/batch → queue → consumer → CrowdPower emulator → D1 ledger. */
+/** Through the real pipeline: /v1/batch → queue → consumer → CrowdPower emulator → ledger. */
 describe('CrowdPower end to end', () => {
   it('delivers identify, tracks, a page and a charge, bulking one user’s events', async () => {
     const tenant = new SandboxTenant()

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest'
+import { waitForLedger } from '../helpers/delivery'
+import { configureSource, sandboxDestinations } from '../helpers/destinations'
+import { messageId, sendBatch } from '../helpers/events'
+import { ADMIN_TOKEN, routerFetch, spyOnQueue } from '../helpers/router'
+import { SandboxTenant } from '../helpers/sandbox'
+
+function post(path: string, body: unknown): Promise<Response> {
+  return routerFetch(path, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify(body),
+  })
+}
+
+function get(path: string): Promise<Response> {
+  return routerFetch(path, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
+}
+
+function cursorOf(value: unknown): string {
+  return encodeURIComponent(btoa(encodeURIComponent(JSON.stringify(value))))
+}
+
+interface ErrorBody {
+  error: string
+  issues?: { path: string; message: string }[]
+}
+
+describe('POST /admin/replay never widens to everything on malformed input', () => {
+  it('refuses a filter that is not an object, an empty filter, and "all" mixed with criteria; queues nothing', async () => {
+    const queue = spyOnQueue()
+    for (const body of [
+      { filter: [] },
+      { filter: {} },
+      { filter: { source: undefined } },
+      { filter: { all: true, source: 'web' } },
+      { filter: { all: false } },
+      { filter: 'all' },
+      [],
+      { deliveries: [] },
+      { deliveries: {} },
+      { filter: { source: 'web' }, deliveries: [{ source: 'web', messageId: 'm', destination: 'Crisp' }] },
+    ]) {
+      const response = await post('/admin/replay', body)
+      expect(response.status, JSON.stringify(body)).toBe(400)
+      const error = (await response.json()) as ErrorBody
+      expect(error.error).toBe('invalid_replay')
+      expect(error.issues?.length).toBeGreaterThan(0)
+    }
+    const arrayFilter = (await (await post('/admin/replay', { filter: [] })).json()) as ErrorBody
+    expect(arrayFilter.issues?.[0]?.path).toBe('filter')
+    expect(queue.requests()).toEqual([])
+  })
+
+  it('replays every failed or dropped pair only when asked with {"all": true}', async () => {
+    const tenant = new SandboxTenant()
+    const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+    await tenant.fault('crowdpower', { status: 400, count: 1 })
+    const id = messageId('all')
+    await sendBatch(source.writeKey, [{ type: 'identify', messageId: id, userId: `u-${id}` }])
+    await waitForLedger([id], { rows: 1 })
+
+    const response = await post('/admin/replay', { filter: { all: true }, limit: 1000 })
+    expect(response.status).toBe(200)
+    const result = (await response.json()) as { replayed: number }
+    expect(result.replayed).toBeGreaterThanOrEqual(1)
+    const [row] = await waitForLedger([id], { rows: 1 })
+    expect(row).toMatchObject({ status: 'delivered', replays: 1 })
+  })
+})
+
+describe('GET /admin/deliveries refuses forged cursors and oversized filters with a 400', () => {
+  it('answers 400 naming the cursor for every cursor it did not hand out', async () => {
+    const forged = [
+      cursorOf({ eventUpdatedAt: 1e308, source: 'web', messageId: 'm', destination: 'Crisp' }),
+      cursorOf({ eventUpdatedAt: 1, source: 'web', messageId: [], destination: 'Crisp' }),
+      cursorOf({ eventUpdatedAt: 1, source: 'web', messageId: 'm', destination: {} }),
+      cursorOf([1, 'web', 'm', 'Crisp']),
+      cursorOf(null),
+      'not-base64!!',
+      encodeURIComponent(btoa('{"eventUpdatedAt":')),
+      'x'.repeat(3000),
+    ]
+    for (const cursor of forged) {
+      const response = await get(`/admin/deliveries?cursor=${cursor}`)
+      expect(response.status, cursor).toBe(400)
+      const error = (await response.json()) as ErrorBody
+      expect(error.issues?.[0]?.path).toBe('cursor')
+    }
+  })
+
+  it('bounds every filter value', async () => {
+    for (const field of ['source', 'messageId', 'userId', 'destination', 'reason']) {
+      const response = await get(`/admin/deliveries?${field}=${'a'.repeat(3700)}`)
+      expect(response.status, field).toBe(400)
+      const error = (await response.json()) as ErrorBody
+      expect(error.issues?.[0]?.path).toBe(field)
+    }
+    const stats = await get(`/admin/stats?source=${'a'.repeat(3700)}`)
+    expect(stats.status).toBe(400)
+    const backwards = await get('/admin/stats?since=2000&until=1000')
+    expect(backwards.status).toBe(400)
+  })
+})
