@@ -34,6 +34,8 @@ interface DueAttempt {
   plan: EventPlan
   destination: string
   delivery: Delivery
+  /** The event as this destination may see it (after its field controls). */
+  event: SegmentEvent
   previous: DestinationState | undefined
 }
 
@@ -138,8 +140,16 @@ export async function consumeDeliveryBatch(
           plan.write.states[decision.destination] = newState(ingestId, previous, now, {
             status: 'dropped',
             reason: decision.drop,
+            summary: decision.detail ?? null,
           })
-        } else due.push({ plan, destination: decision.destination, delivery: decision.deliver, previous })
+        } else
+          due.push({
+            plan,
+            destination: decision.destination,
+            delivery: decision.deliver,
+            event: decision.event,
+            previous,
+          })
       }
       plans.push(plan)
     }
@@ -240,7 +250,7 @@ async function deliverSafely(
   if (!first) return []
   const { definition, config } = first.delivery
   const items: DeliveryItem[] = attempts.map((attempt) => ({
-    event: attempt.plan.event,
+    event: attempt.event,
     attempt: (attempt.previous?.attempts ?? 0) + 1,
   }))
   try {
