@@ -9,7 +9,16 @@ import { type Expression, parseExpression } from './parse'
  * `hsah`) must be refused, not silently ignored as `v.object` would.
  */
 export function strictPlainObject<const E extends v.ObjectEntries>(entries: E, message: string) {
-  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, message), v.strictObject(entries, message))
+  const known = Object.keys(entries)
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, message),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return
+      for (const key of Object.keys(dataset.value))
+        if (!known.includes(key)) addIssue({ message: `unknown key "${key}" (expected ${known.join(', ')})` })
+    }),
+    v.object(entries, message),
+  )
 }
 
 /** A condition, parsed here (config validation) so delivery only evaluates it. */
