@@ -5,6 +5,7 @@ import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { type CallType, IntegrationsSchema, IsoDate, JsonObject } from '../segment/schema'
 import { queueAndAnswer } from './accept'
+import { browserSettingsRoutes } from './browser-settings'
 import {
   BATCH_LIMIT_NAME,
   holdsOnlyPlainStrings,
@@ -103,3 +104,4 @@ for (const [path, type] of Object.entries(SINGLE_PATHS)) {
   ingestRoutes.post(`/v1/${path}`, (c) => handleSingle(c, type))
 }
 ingestRoutes.post('/webhook/:source', handleWebhook)
+ingestRoutes.route('/', browserSettingsRoutes)
