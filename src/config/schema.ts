@@ -1,6 +1,10 @@
 import * as v from 'valibot'
+import { ConsentCategoriesSchema, ConsentMissingSchema } from '../delivery/consent'
+import { type FieldControls, FieldControlsSchema } from '../delivery/fields/paths'
+import { type FilterRule, FiltersSchema } from '../delivery/filters/rules'
 import { findDestination } from '../destinations/registry'
 import { type InputIssue, toInputIssues } from '../lib/errors'
+import { isPlainObject } from '../lib/objects'
 
 /** Settings every destination takes besides its own. */
 const CommonDestinationSettings = v.looseObject({
@@ -30,6 +34,8 @@ const SourceSchema = v.object({
   allowUnsigned: v.optional(v.boolean(), false),
   /** Accept Segment's batched webhook form, where only the first event is signed. */
   acceptFirstEventSignature: v.optional(v.boolean(), false),
+  /** For destinations that list `consent` categories: events without a consent object are sent, or dropped. */
+  consentMissing: ConsentMissingSchema,
   destinations: v.optional(v.record(v.string(), v.unknown()), {}),
 })
 
@@ -43,6 +49,18 @@ export interface DestinationConfig {
   apiBase?: string
   /** The destination's own settings, parsed by its schema. */
   settings: unknown
+  /** What may reach the partner; undefined when the destination has no rules (the common, cheap case). */
+  rules?: DestinationRules
+}
+
+/** A destination's routing rules, parsed at validation so delivery only evaluates them. */
+export interface DestinationRules {
+  /** Consent categories the destination needs (all must be granted). */
+  consent?: readonly string[]
+  /** Destination filters, applied in order. */
+  filters?: readonly FilterRule[]
+  /** Field controls, applied to the event before the destination's mapping. */
+  fields?: FieldControls
 }
 
 export type SourceConfig = Omit<v.InferOutput<typeof SourceSchema>, 'destinations'> & {
@@ -93,13 +111,55 @@ function parseDestination(
     })
     return undefined
   }
-  const common = v.safeParse(CommonDestinationSettings, raw)
-  const own = v.safeParse(definition.settings, raw)
+  const { settings, rules } = splitDestinationRules(raw, path, issues)
+  const common = v.safeParse(CommonDestinationSettings, settings)
+  const own = v.safeParse(definition.settings, settings)
   if (!common.success) issues.push(...toInputIssues(common.issues, path))
   if (!own.success) issues.push(...toInputIssues(own.issues, path))
-  if (!common.success || !own.success) return undefined
+  if (!common.success || !own.success || rules === null) return undefined
   const apiBase = common.output.apiBase ?? definition.defaultApiBase
-  return { enabled: common.output.enabled, settings: own.output, ...(apiBase && { apiBase }) }
+  return {
+    enabled: common.output.enabled,
+    settings: own.output,
+    ...(apiBase && { apiBase }),
+    ...(rules && { rules }),
+  }
+}
+
+/** Keys of a destination entry that are routing rules, not settings: never handed to the destination. */
+const RULE_KEYS: ReadonlySet<string> = new Set(['filters', 'fields', 'consent'])
+
+const DestinationRulesSchema = v.object({
+  filters: v.optional(FiltersSchema),
+  fields: v.optional(FieldControlsSchema),
+  consent: v.optional(ConsentCategoriesSchema),
+})
+
+/**
+ * Splits a destination entry into its settings and its rules (parsed here, once:
+ * a bad filter or path is a 400 at save time, never a surprise at delivery).
+ * `rules` is undefined when there are none, null when they are invalid.
+ */
+function splitDestinationRules(
+  raw: unknown,
+  path: string,
+  issues: InputIssue[],
+): { settings: unknown; rules: DestinationRules | undefined | null } {
+  if (!isPlainObject(raw) || !Object.keys(raw).some((key) => RULE_KEYS.has(key)))
+    return { settings: raw, rules: undefined }
+  const settings = Object.fromEntries(Object.entries(raw).filter(([key]) => !RULE_KEYS.has(key)))
+  const parsed = v.safeParse(DestinationRulesSchema, raw)
+  if (!parsed.success) {
+    issues.push(...toInputIssues(parsed.issues, path))
+    return { settings, rules: null }
+  }
+  const { filters, fields, consent } = parsed.output
+  const rules: DestinationRules = {
+    ...(filters && filters.length > 0 && { filters }),
+    ...(fields && { fields }),
+    ...(consent && { consent }),
+  }
+  return { settings, rules: Object.keys(rules).length > 0 ? rules : undefined }
 }
 
 function findDuplicates(sources: SourceConfig[], key: 'name' | 'writeKey', issues: InputIssue[]): void {

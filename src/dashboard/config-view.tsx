@@ -12,12 +12,22 @@ interface DestinationView {
   enabled: boolean
   endpoint: string
   settings: [key: string, value: string][]
+  rules: RuleView[]
+}
+
+/** One line of a destination's rules (what may reach the partner), as an operator reads it. */
+interface RuleView {
+  kind: 'consent' | 'filter' | 'fields'
+  label: string
+  text: string
 }
 
 interface SourceView {
   name: string
   webhook: { label: string; tone: 'ok' | 'warn' | 'off' }
   firstEventSignature: boolean
+  /** Shown only where it matters: a destination needs consent, or the source drops events without it. */
+  consentMissing: 'send' | 'drop' | undefined
   destinations: DestinationView[]
 }
 
@@ -33,6 +43,39 @@ function settingText(value: unknown): string {
  */
 const COLUMN_KEYS = new Set(['enabled', 'apiBase', 'endpoint'])
 
+/** Keys of a destination entry that are rules, shown in the Rules column rather than among the settings. */
+const RULE_KEYS = new Set(['consent', 'filters', 'fields'])
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(settingText) : []
+}
+
+/** The rules as stored (validated on PUT), one line each: consent, then filters in order, then field controls. */
+function describeRules(record: JsonRecord): RuleView[] {
+  const rules: RuleView[] = []
+  const categories = stringList(record.consent)
+  if (categories.length > 0)
+    rules.push({ kind: 'consent', label: 'needs consent', text: categories.join(', ') })
+  for (const filter of Array.isArray(record.filters) ? record.filters.filter(isPlainObject) : []) {
+    const criteria = [
+      ...(Array.isArray(filter.types) ? [`types ${stringList(filter.types).join(', ')}`] : []),
+      ...(Array.isArray(filter.events) ? [`events ${stringList(filter.events).join(', ')}`] : []),
+      ...(typeof filter.if === 'string' ? [`if ${filter.if}`] : []),
+    ]
+    rules.push({
+      kind: 'filter',
+      label: `${filter.action === 'only' ? 'only send' : 'drop'} · ${settingText(filter.name)}`,
+      text: criteria.join(' and '),
+    })
+  }
+  const fields = isPlainObject(record.fields) ? record.fields : {}
+  for (const action of ['allow', 'deny', 'hash'] as const) {
+    const paths = stringList(fields[action])
+    if (paths.length > 0) rules.push({ kind: 'fields', label: `fields ${action}`, text: paths.join(', ') })
+  }
+  return rules
+}
+
 function describeDestination(name: string, settings: unknown): DestinationView {
   const record = isPlainObject(settings) ? settings : {}
   const url = [record.apiBase, record.endpoint].find((value): value is string => typeof value === 'string')
@@ -41,8 +84,9 @@ function describeDestination(name: string, settings: unknown): DestinationView {
     enabled: record.enabled !== false,
     endpoint: url ?? findDestination(name)?.defaultApiBase ?? 'not set',
     settings: Object.entries(record)
-      .filter(([key]) => !COLUMN_KEYS.has(key))
+      .filter(([key]) => !COLUMN_KEYS.has(key) && !RULE_KEYS.has(key))
       .map(([key, value]) => [key, settingText(value)]),
+    rules: describeRules(record),
   }
 }
 
@@ -55,14 +99,22 @@ function describeWebhook(source: JsonRecord): SourceView['webhook'] {
 /** Reads the redacted document defensively: it is whatever was stored, validated or not. */
 export function describeSources(redacted: unknown): SourceView[] {
   if (!isPlainObject(redacted) || !Array.isArray(redacted.sources)) return []
-  return redacted.sources.filter(isPlainObject).map((source) => ({
-    name: String(source.name),
-    webhook: describeWebhook(source),
-    firstEventSignature: source.acceptFirstEventSignature === true,
-    destinations: Object.entries(isPlainObject(source.destinations) ? source.destinations : {}).map(
+  return redacted.sources.filter(isPlainObject).map((source) => {
+    const destinations = Object.entries(isPlainObject(source.destinations) ? source.destinations : {}).map(
       ([name, settings]) => describeDestination(name, settings),
-    ),
-  }))
+    )
+    const gated = destinations.some((destination) =>
+      destination.rules.some((rule) => rule.kind === 'consent'),
+    )
+    const drops = source.consentMissing === 'drop'
+    return {
+      name: String(source.name),
+      webhook: describeWebhook(source),
+      firstEventSignature: source.acceptFirstEventSignature === true,
+      consentMissing: drops ? 'drop' : gated ? 'send' : undefined,
+      destinations,
+    }
+  })
 }
 
 function SettingValue(props: { value: string }) {
@@ -97,6 +149,20 @@ function SourceCard(props: { source: SourceView }) {
               ) : null}
             </dd>
           </div>
+          {source.consentMissing === undefined ? null : (
+            <div>
+              <dt>Without consent</dt>
+              <dd>
+                <span
+                  class={`pill pill-${source.consentMissing === 'drop' ? 'warn' : 'ok'}`}
+                  data-consent-missing={source.consentMissing}
+                  title="for destinations that need consent categories"
+                >
+                  {source.consentMissing === 'drop' ? 'dropped (consent_missing)' : 'sent'}
+                </span>
+              </dd>
+            </div>
+          )}
         </dl>
       </header>
       {source.destinations.length === 0 ? (
@@ -110,6 +176,7 @@ function SourceCard(props: { source: SourceView }) {
                 <th>State</th>
                 <th>Partner endpoint</th>
                 <th>Settings</th>
+                <th>Rules</th>
               </tr>
             </thead>
             <tbody>
@@ -135,6 +202,22 @@ function SourceCard(props: { source: SourceView }) {
                         </div>
                       ))}
                     </dl>
+                  </td>
+                  <td>
+                    {destination.rules.length === 0 ? (
+                      <span class="muted">everything it supports</span>
+                    ) : (
+                      <dl class="settings rules">
+                        {destination.rules.map((rule) => (
+                          <div data-rule={rule.kind}>
+                            <dt>{rule.label}</dt>
+                            <dd>
+                              <code>{rule.text}</code>
+                            </dd>
+                          </div>
+                        ))}
+                      </dl>
+                    )}
                   </td>
                 </tr>
               ))}

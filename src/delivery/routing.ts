@@ -1,10 +1,13 @@
-import type { DestinationConfig, SourceConfig } from '../config/schema'
+import type { DestinationConfig, DestinationRules, SourceConfig } from '../config/schema'
 import { findDestination } from '../destinations/registry'
 import type { DestinationDefinition } from '../destinations/types'
 import type { DropReason } from '../ledger/state'
 import type { Route } from '../ledger/types'
 import { memoizeByObject } from '../lib/memo'
 import type { SegmentEvent } from '../segment/schema'
+import { type ConsentMissing, consentDrop } from './consent'
+import { applyFieldControls } from './fields/apply'
+import { filteringRule } from './filters/rules'
 
 /** A destination an event is delivered to: its code and its config. */
 interface DeliveryTarget {
@@ -12,10 +15,15 @@ interface DeliveryTarget {
   config: DestinationConfig
 }
 
-/** Where one event goes for one destination: to its `deliver`, or straight to the ledger as a drop. */
+/**
+ * Where one event goes for one destination: to its `deliver` with `event` as the
+ * destination may see it (after its field controls; the same object when it has
+ * none), or straight to the ledger as a drop (`detail`, e.g. the filter rule's
+ * name, is the row's summary).
+ */
 export type RoutingDecision =
-  | { destination: string; deliver: DeliveryTarget }
-  | { destination: string; drop: DropReason }
+  | { destination: string; deliver: DeliveryTarget; event: SegmentEvent }
+  | { destination: string; drop: DropReason; detail?: string }
 
 /**
  * Segment's `integrations` rule: the destination's own key (case sensitive)
@@ -30,7 +38,8 @@ export function integrationEnabled(integrations: SegmentEvent['integrations'], d
 interface RouteTarget {
   destination: string
   /** Undefined for a destination removed from the code since the config was saved. */
-  deliver: { destination: string; deliver: DeliveryTarget } | undefined
+  deliver: DeliveryTarget | undefined
+  rules: DestinationRules | undefined
   integrationsOff: RoutingDecision
   unsupportedCall: RoutingDecision
   unknownDestination: RoutingDecision
@@ -45,7 +54,8 @@ const routeTargetsOf = memoizeByObject((source: SourceConfig): readonly RouteTar
       const drop = (reason: DropReason): RoutingDecision => Object.freeze({ destination, drop: reason })
       return {
         destination,
-        deliver: definition && Object.freeze({ destination, deliver: Object.freeze({ definition, config }) }),
+        deliver: definition && Object.freeze({ definition, config }),
+        rules: config.rules,
         integrationsOff: drop('integrations_off'),
         unsupportedCall: drop('unsupported_call'),
         unknownDestination: drop('unknown_destination'),
@@ -72,15 +82,43 @@ export function routeEvent(
     if (!deliver) decisions.push(target.unknownDestination)
     else if (!integrationEnabled(event.integrations, target.destination))
       decisions.push(target.integrationsOff)
-    else if (!deliver.deliver.definition.accepts.includes(event.type)) decisions.push(target.unsupportedCall)
-    else decisions.push(deliver)
+    else if (!deliver.definition.accepts.includes(event.type)) decisions.push(target.unsupportedCall)
+    else if (target.rules)
+      decisions.push(applyRules(event, target.destination, deliver, target.rules, source.consentMissing))
+    else decisions.push({ destination: target.destination, deliver, event })
   }
   return decisions
 }
 
-/** A decision as the ledger records it: the destination, and the drop when routing dropped it. */
+/**
+ * A destination's rules, in this order: consent (what the visitor allowed), then
+ * filters (what the operator wants sent), then field controls (what of it the
+ * partner may see). Consent and filters read the event as received.
+ */
+function applyRules(
+  event: SegmentEvent,
+  destination: string,
+  deliver: DeliveryTarget,
+  rules: DestinationRules,
+  consentMissing: ConsentMissing,
+): RoutingDecision {
+  if (rules.consent) {
+    const refused = consentDrop(event, rules.consent, consentMissing)
+    if (refused) return { destination, ...refused }
+  }
+  if (rules.filters) {
+    const rule = filteringRule(rules.filters, event)
+    if (rule !== undefined) return { destination, drop: 'filtered', detail: rule }
+  }
+  return { destination, deliver, event: rules.fields ? applyFieldControls(event, rules.fields) : event }
+}
+
+/** A decision as the ledger records it: the destination, and the drop (with its detail) when routing dropped it. */
 export function routeOf(decision: RoutingDecision): Route {
   return 'drop' in decision
-    ? { destination: decision.destination, drop: { reason: decision.drop } }
+    ? {
+        destination: decision.destination,
+        drop: { reason: decision.drop, ...(decision.detail !== undefined && { detail: decision.detail }) },
+      }
     : { destination: decision.destination }
 }

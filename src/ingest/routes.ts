@@ -6,6 +6,7 @@ import { RouterError, toInputIssues } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
 import { type CallType, IntegrationsSchema, IsoDate, JsonObject } from '../segment/schema'
 import { queueAndAnswer } from './accept'
+import { browserSettingsRoutes } from './browser-settings'
 import {
   BATCH_LIMIT_NAME,
   holdsOnlyPlainStrings,
@@ -104,3 +105,4 @@ for (const [path, type] of Object.entries(SINGLE_PATHS)) {
   ingestRoutes.post(`/v1/${path}`, (c) => handleSingle(c, type))
 }
 ingestRoutes.post('/webhook/:source', handleWebhook)
+ingestRoutes.route('/', browserSettingsRoutes)

@@ -187,7 +187,8 @@ async function claimDue(
           destination: pair.destination,
           definition: target.deliver.definition,
           config: target.deliver.config,
-          event: item.event,
+          // The event as this destination may see it (its field controls applied).
+          event: target.event,
           attempt: (pair.previous?.attempts ?? 0) + 1,
         },
       })

@@ -1,0 +1,54 @@
+import * as v from 'valibot'
+import { isPlainObject } from '../lib/objects'
+import type { SegmentEvent } from '../segment/schema'
+
+/**
+ * Consent as Segment's Consent Management sends it, on every call (identify calls
+ * that only carry a consent change included): `context.consent.categoryPreferences`,
+ * e.g. `{ "Advertising": false, "Analytics": true }`.
+ */
+
+/** A destination's `consent`: the categories it needs, each of which must be granted. */
+export const ConsentCategoriesSchema = v.pipe(
+  v.array(
+    v.pipe(
+      v.string('a consent category must be a string'),
+      v.minLength(1, 'a consent category must not be empty'),
+    ),
+    'consent must be an array of category names, e.g. ["Advertising"]',
+  ),
+  v.minLength(1, 'consent must list at least one category'),
+)
+
+/** A source's `consentMissing`: what happens, for destinations that need consent, to events without it. */
+export const ConsentMissingSchema = v.optional(
+  v.picklist(['send', 'drop'], 'consentMissing must be "send" or "drop"'),
+  'send',
+)
+export type ConsentMissing = v.InferOutput<typeof ConsentMissingSchema>
+
+export type ConsentDrop = { drop: 'consent_missing' | 'consent_denied'; detail: string }
+
+/**
+ * Why an event may not go to a destination that needs these categories, or
+ * undefined when it may. A category must be `true`: `false`, or absent from
+ * preferences that are present, is not consent.
+ */
+export function consentDrop(
+  event: SegmentEvent,
+  categories: readonly string[],
+  missing: ConsentMissing,
+): ConsentDrop | undefined {
+  const consent = event.context?.consent
+  const preferences = isPlainObject(consent) ? consent.categoryPreferences : undefined
+  if (!isPlainObject(preferences)) {
+    return missing === 'drop'
+      ? { drop: 'consent_missing', detail: 'no context.consent.categoryPreferences' }
+      : undefined
+  }
+  for (const category of categories) {
+    if (!Object.hasOwn(preferences, category) || preferences[category] !== true)
+      return { drop: 'consent_denied', detail: `${category} not granted` }
+  }
+  return undefined
+}
