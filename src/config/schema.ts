@@ -1,10 +1,10 @@
 import * as v from 'valibot'
-import { ConsentCategoriesSchema, ConsentMissingSchema } from '../delivery/consent'
-import { type FieldControls, FieldControlsSchema } from '../delivery/fields/paths'
-import { type FilterRule, FiltersSchema } from '../delivery/filters/rules'
 import { findDestination } from '../destinations/registry'
 import { type InputIssue, toInputIssues } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
+import { ConsentCategoriesSchema, ConsentMissingSchema } from './rules/consent'
+import { type FieldControls, FieldControlsSchema } from './rules/fields'
+import { type FilterRule, FiltersSchema } from './rules/filters'
 
 /** Settings every destination takes besides its own. */
 const CommonDestinationSettings = v.looseObject({

@@ -1,3 +1,4 @@
+import type { ConsentMissing } from '../config/rules/consent'
 import type { DestinationConfig, DestinationRules, SourceConfig } from '../config/schema'
 import { findDestination } from '../destinations/registry'
 import type { DestinationDefinition } from '../destinations/types'
@@ -5,7 +6,7 @@ import type { DropReason } from '../ledger/state'
 import type { Route } from '../ledger/types'
 import { memoizeByObject } from '../lib/memo'
 import type { SegmentEvent } from '../segment/schema'
-import { type ConsentMissing, consentDrop } from './consent'
+import { consentDrop } from './consent'
 import { applyFieldControls } from './fields/apply'
 import { filteringRule } from './filters/rules'
 

@@ -12,3 +12,20 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function plainObject<const E extends v.ObjectEntries>(entries: E, message = 'must be a JSON object') {
   return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, message), v.object(entries, message))
 }
+
+/**
+ * A JSON object with exactly these keys: a misspelt key in a privacy rule (`iff`,
+ * `hsah`) must be refused, not silently ignored as `v.object` would.
+ */
+export function exactObject<const E extends v.ObjectEntries>(entries: E, message: string) {
+  const known = Object.keys(entries)
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, message),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return
+      for (const key of Object.keys(dataset.value))
+        if (!known.includes(key)) addIssue({ message: `unknown key "${key}" (expected ${known.join(', ')})` })
+    }),
+    v.object(entries, message),
+  )
+}

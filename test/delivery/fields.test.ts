@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
+import { FieldControlsSchema } from '../../src/config/rules/fields'
 import { applyFieldControls, hashFieldValue } from '../../src/delivery/fields/apply'
-import { FieldControlsSchema } from '../../src/delivery/fields/paths'
 import type { SegmentEvent } from '../../src/segment/schema'
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')

@@ -1,9 +1,10 @@
 import fc from 'fast-check'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
+import { type Expression, type Literal, parseExpression } from '../../src/config/rules/expression'
+import { FiltersSchema } from '../../src/config/rules/filters'
 import { evaluate, matchesGlob, valueAt } from '../../src/delivery/filters/evaluate'
-import { type Expression, type Literal, parseExpression } from '../../src/delivery/filters/parse'
-import { FiltersSchema, filteringRule } from '../../src/delivery/filters/rules'
+import { filteringRule } from '../../src/delivery/filters/rules'
 import type { SegmentEvent } from '../../src/segment/schema'
 import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
+import { FIELD_ROOTS, type FieldControls, type FieldNode } from '../../config/rules/fields'
 import { isPlainObject } from '../../lib/objects'
 import type { SegmentEvent } from '../../segment/schema'
-import { FIELD_ROOTS, type FieldControls, type FieldNode } from './paths'
 
 /** Marks a value the controls remove. */
 const REMOVED = Symbol('removed')

@@ -1,5 +1,5 @@
+import type { Expression, Literal } from '../../config/rules/expression'
 import { isPlainObject } from '../../lib/objects'
-import type { Expression, Literal } from './parse'
 
 /**
  * The value at a path of an event, or undefined. Only own keys are read (so

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { strictPlainObject } from '../filters/rules'
+import { exactObject } from '../../lib/objects'
 
 /**
  * Field paths of the per-destination field controls, parsed when the config is
@@ -122,7 +122,7 @@ const PathList = v.pipe(
 )
 
 export const FieldControlsSchema = v.pipe(
-  strictPlainObject(
+  exactObject(
     { allow: v.optional(PathList), deny: v.optional(PathList), hash: v.optional(PathList) },
     'fields must be an object with allow or deny, and/or hash',
   ),
