@@ -3,13 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type LocalStack, startLocalStack } from '../../scripts/local-stack'
+import {
+  deliveriesStillQueued,
+  type LocalStack,
+  settleQueueBeforeStop,
+  startLocalStack,
+} from '../../scripts/local-stack'
 
 /**
- * The 413 for a too-large body, through the real `wrangler dev` (its proxy sits
- * between the client and the Worker, which `SELF.fetch` does not exercise). A
- * 413 sent while the client is still uploading used to reach clients as
- * `503 Your worker restarted mid-request` or a reset connection.
+ * What only the real local server shows: `wrangler dev` (its proxy sits between
+ * the client and the Worker, which `SELF.fetch` does not exercise) and its
+ * in-memory queue, in a fresh persist dir.
  */
 
 let stack: LocalStack
@@ -53,6 +57,10 @@ function post(path: string, body: BodyInit, headers: Record<string, string>, met
 
 const TWO_MB = 2 * 1024 * 1024
 
+/**
+ * A 413 sent while the client is still uploading used to reach clients as
+ * `503 Your worker restarted mid-request` or a reset connection.
+ */
 describe('too-large bodies under wrangler dev', () => {
   const writeKey = () => ({ Authorization: `Basic ${btoa(`${stack.writeKey}:`)}` })
 
@@ -85,5 +93,45 @@ describe('too-large bodies under wrangler dev', () => {
   it('still takes events afterwards', async () => {
     const response = await post('/v1/track', JSON.stringify({ userId: 'u1', event: 'After 413' }), writeKey())
     expect(response.status, await response.clone().text()).toBe(200)
+  })
+})
+
+describe('stopping with deliveries still queued', () => {
+  const faults = () => `${stack.sandboxUrl}/__sandbox/t/default/faults`
+
+  it('says how many retrying deliveries would be lost, and waits for them to settle', async () => {
+    // CrowdPower answers 503 until cleared: its delivery stays in the local queue, retrying.
+    const fault = await fetch(faults(), {
+      method: 'POST',
+      body: JSON.stringify({ partner: 'crowdpower', status: 503 }),
+    })
+    expect(fault.ok).toBe(true)
+    const response = await post(
+      '/v1/track',
+      JSON.stringify({ userId: 'queued-user', event: 'Product Viewed', properties: { product_id: 'sku-q' } }),
+      { Authorization: `Basic ${btoa(`${stack.writeKey}:`)}` },
+    )
+    expect(response.status).toBe(200)
+    await expect
+      .poll(() => deliveriesStillQueued(stack), { timeout: 20_000, interval: 500 })
+      .toBeGreaterThan(0)
+
+    const lines: string[] = []
+    const log = (line: string) => lines.push(line)
+    const queued = await settleQueueBeforeStop(stack, { waitMs: 1_000, log })
+    // CrowdPower's, and perhaps Crisp's second look for a user it does not know yet (also `retrying`).
+    expect(queued).toBeGreaterThan(0)
+    expect(lines[0]).toMatch(
+      /^\d+ deliver(y is|ies are) still retrying in the local queue, which wrangler dev keeps in memory/,
+    )
+    expect(lines.at(-1)).toMatch(
+      new RegExp(`^Stopping: ${queued} deliver(y is|ies are) still undelivered, and lost`),
+    )
+
+    // The partner recovers; the next retry (10 s backoff, with jitter) delivers and the queue settles.
+    await fetch(`${faults()}?partner=crowdpower`, { method: 'DELETE' })
+    lines.length = 0
+    expect(await settleQueueBeforeStop(stack, { waitMs: 90_000, log })).toBe(0)
+    expect(lines.at(-1)).toBe('The local queue has settled: nothing is lost.')
   })
 })
