@@ -157,6 +157,87 @@ async function waitForHealth(routerUrl: string, child: ChildProcess, tail: Outpu
   throw new Error(`wrangler dev did not answer ${routerUrl}/health within 2 minutes\n${tail}`)
 }
 
+/** The consumer takes a batch at least this often (`max_batch_timeout` in wrangler.toml, plus a margin). */
+const CONSUMER_BATCH_MS = 1_500
+
+/** How long Ctrl-C waits for queued deliveries to settle before stopping anyway. */
+const SETTLE_WAIT_MS = 30_000
+
+/**
+ * Deliveries the local queue still holds: pairs `retrying` in the ledger
+ * (GET /admin/stats, last 24 hours, which covers the 4-hour retry window).
+ */
+export async function deliveriesStillQueued(
+  stack: Pick<LocalStack, 'routerUrl' | 'adminToken'>,
+): Promise<number> {
+  const response = await fetch(`${stack.routerUrl}/admin/stats`, {
+    headers: { Authorization: `Bearer ${stack.adminToken}` },
+  })
+  if (!response.ok) throw new Error(`GET /admin/stats answered ${response.status}`)
+  const { counts } = (await response.json()) as { counts: { status: string; count: number }[] }
+  return counts.filter((row) => row.status === 'retrying').reduce((sum, row) => sum + row.count, 0)
+}
+
+export interface SettleOptions {
+  /** How long to wait for retrying deliveries to settle. */
+  waitMs: number
+  log: (line: string) => void
+  /** Aborted: stop waiting at once (a second Ctrl-C). */
+  signal?: AbortSignal
+}
+
+function deliveries(count: number): string {
+  return count === 1 ? '1 delivery is' : `${count} deliveries are`
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+/**
+ * Before the local stack stops: `wrangler dev` keeps its queue in memory, so
+ * events acknowledged but not yet delivered are lost when it stops (production
+ * Queues keep them). Lets the consumer take what was just queued, then, while
+ * deliveries are still retrying, says how many and waits up to `waitMs` for them
+ * to settle. Returns how many are still queued (lost if the stack stops now).
+ */
+export async function settleQueueBeforeStop(
+  stack: Pick<LocalStack, 'routerUrl' | 'adminToken'>,
+  options: SettleOptions,
+): Promise<number> {
+  await sleep(CONSUMER_BATCH_MS, options.signal)
+  let queued: number
+  try {
+    queued = await deliveriesStillQueued(stack)
+  } catch (error) {
+    options.log(`Could not ask the router what is still queued (${(error as Error).message}); stopping.`)
+    return 0
+  }
+  if (queued === 0) return 0
+  options.log(
+    `${deliveries(queued)} still retrying in the local queue, which wrangler dev keeps in memory: ` +
+      `stopping now loses them. Waiting up to ${Math.round(options.waitMs / 1000)} s for them to settle ` +
+      '(Ctrl-C again stops at once).',
+  )
+  const deadline = Date.now() + options.waitMs
+  while (queued > 0 && Date.now() < deadline && !options.signal?.aborted) {
+    await sleep(1_000, options.signal)
+    queued = await deliveriesStillQueued(stack).catch(() => queued)
+  }
+  options.log(
+    queued === 0
+      ? 'The local queue has settled: nothing is lost.'
+      : `Stopping: ${deliveries(queued)} still undelivered, and lost (GET /admin/deliveries?status=retrying lists them).`,
+  )
+  return queued
+}
+
 async function seedDemoConfig(routerUrl: string, adminToken: string, sandboxUrl: string): Promise<void> {
   const headers = { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }
   const current = await fetch(`${routerUrl}/admin/config`, { headers })
@@ -189,6 +270,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   let sandbox: RunningSandbox | undefined
   let wrangler: ChildProcess | undefined
+  /** Set once the router answers: only then can Ctrl-C ask it what is still queued. */
+  let routerUrl: string | undefined
   const stop = async () => {
     if (wrangler) await stopWrangler(wrangler)
     await sandbox?.close()
@@ -198,10 +281,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const onExit = () => wrangler && signalGroup(wrangler, 'SIGKILL')
   process.once('exit', onExit)
   if (options.exitOnSignal) {
+    // The first signal waits (bounded) for queued deliveries; a second one stops at once.
+    const settling = new AbortController()
     let stopping = false
     const onSignal = async () => {
-      if (stopping) return
+      if (stopping) return settling.abort()
       stopping = true
+      if (routerUrl) {
+        const log = (line: string) => console.log(`\n${line}`)
+        await settleQueueBeforeStop(
+          { routerUrl, adminToken },
+          { waitMs: SETTLE_WAIT_MS, log, signal: settling.signal },
+        )
+      }
       await stop()
       process.exit(0)
     }
@@ -229,8 +321,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       output,
       tail,
     )
-    const routerUrl = `http://127.0.0.1:${routerPort}`
-    await waitForHealth(routerUrl, wrangler, tail)
+    const url = `http://127.0.0.1:${routerPort}`
+    await waitForHealth(url, wrangler, tail)
+    routerUrl = url
     await seedDemoConfig(routerUrl, adminToken, sandbox.url)
 
     return {

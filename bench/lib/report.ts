@@ -43,7 +43,7 @@ identifies travel differently (in bulk, below). \`npm test\` covers each change,
 
 - **Body** (src/lib/body.ts): with a \`Content-Length\` within the limit the body is read with one native
   \`arrayBuffer()\` instead of a JS loop over the stream's chunks; a chunked body keeps the capped reader.
-- **Size and nesting of an event** (src/ingest/limits.ts \`measureJson\`): one bounded walk computes the
+- **Size and nesting of an event** (src/lib/json-size.ts \`measureJson\`): one bounded walk computes the
   exact UTF-8 size of the event's JSON and stops past 100 levels, instead of a nesting walk plus
   \`JSON.stringify\` and a UTF-8 count; a property test holds it equal to \`JSON.stringify\` for any JSON value.
 - **Validation** (src/segment/schema.ts): \`context\`, \`traits\` and \`properties\` are checked to be objects

@@ -68,7 +68,8 @@ export const deliveryRoutes = new Hono<AppEnv>()
   .get('/deliveries', async (c) => {
     const { limit, cursor, ...filter } = parseQuery(ListQuerySchema, c.req.query())
     try {
-      return c.json(await new Ledger(c.env).list(filter, limit, cursor))
+      // An empty cursor is no cursor: the first page.
+      return c.json(await new Ledger(c.env).list(filter, limit, cursor || undefined))
     } catch (error) {
       if (error instanceof InvalidCursorError)
         throw new RouterError(400, 'invalid_query', error.message, [

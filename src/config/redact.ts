@@ -1,4 +1,5 @@
 import { findDestination } from '../destinations/registry'
+import type { InputIssue } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
 
 /** What GET /admin/config shows instead of a secret. Sending it back in a PUT keeps the stored value. */
@@ -8,23 +9,32 @@ const SOURCE_SECRETS = ['writeKey', 'webhookSecret'] as const
 
 type JsonRecord = Record<string, unknown>
 
-/** Calls `visit(holder, key, path)` for every secret field of a config document. */
+/** Where a secret sits: `owner` names it by source, destination and setting (stable across edits), `path` by position. */
+interface SecretPlace {
+  owner: string
+  path: string
+}
+
+/** Calls `visit(holder, key, place)` for every secret field of a config document. */
 function forEachSecret(
   document: unknown,
-  visit: (holder: JsonRecord, key: string, path: string[]) => void,
+  visit: (holder: JsonRecord, key: string, place: SecretPlace) => void,
 ): void {
   if (!isPlainObject(document) || !Array.isArray(document.sources)) return
-  for (const source of document.sources) {
-    if (!isPlainObject(source)) continue
-    const sourcePath = [String(source.name)]
-    for (const key of SOURCE_SECRETS) if (key in source) visit(source, key, [...sourcePath, key])
-    if (!isPlainObject(source.destinations)) continue
+  document.sources.forEach((source: unknown, index) => {
+    if (!isPlainObject(source)) return
+    const place = (names: string[], key: string): SecretPlace => ({
+      owner: JSON.stringify([source.name, ...names, key]),
+      path: [`sources.${index}`, ...(names.length > 0 ? ['destinations', ...names] : []), key].join('.'),
+    })
+    for (const key of SOURCE_SECRETS) if (Object.hasOwn(source, key)) visit(source, key, place([], key))
+    if (!isPlainObject(source.destinations)) return
     for (const [name, settings] of Object.entries(source.destinations)) {
       const secrets = findDestination(name)?.secretSettings ?? []
       if (!isPlainObject(settings)) continue
-      for (const key of secrets) if (key in settings) visit(settings, key, [...sourcePath, name, key])
+      for (const key of secrets) if (Object.hasOwn(settings, key)) visit(settings, key, place([name], key))
     }
-  }
+  })
 }
 
 /** A deep copy with every secret replaced by {@link REDACTED}. */
@@ -39,16 +49,24 @@ export function redactConfig(document: unknown): unknown {
 /**
  * Puts stored secrets back where a PUT sent {@link REDACTED}, so a document read
  * from GET can be edited and sent back. Secrets are matched by source name,
- * destination name and setting name; a redacted value with no stored match stays
- * as is (and fails validation if it is too short, or is plainly not a real key).
+ * destination name and setting name. A redacted value with nothing stored to keep
+ * (a new source or destination, a renamed one, a secret not set before) is an
+ * issue at its path: the placeholder must never be stored as a secret. Walks the
+ * document, so give it only one that passed `configShapeIssues`.
  */
-export function restoreRedactedSecrets(incoming: unknown, stored: unknown): unknown {
+export function restoreRedactedSecrets(
+  incoming: unknown,
+  stored: unknown,
+): { document: unknown; issues: InputIssue[] } {
   const storedSecrets = new Map<string, unknown>()
-  forEachSecret(stored, (holder, key, path) => storedSecrets.set(path.join('\u0000'), holder[key]))
-  const copy = structuredClone(incoming)
-  forEachSecret(copy, (holder, key, path) => {
-    const previous = storedSecrets.get(path.join('\u0000'))
-    if (holder[key] === REDACTED && previous !== undefined) holder[key] = previous
+  forEachSecret(stored, (holder, key, { owner }) => storedSecrets.set(owner, holder[key]))
+  const document = structuredClone(incoming)
+  const issues: InputIssue[] = []
+  forEachSecret(document, (holder, key, { owner, path }) => {
+    if (holder[key] !== REDACTED) return
+    const previous = storedSecrets.get(owner)
+    if (previous !== undefined) holder[key] = previous
+    else issues.push({ path, message: `${key} is "${REDACTED}" but there is no stored secret to keep` })
   })
-  return copy
+  return { document, issues }
 }

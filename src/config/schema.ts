@@ -1,10 +1,25 @@
 import * as v from 'valibot'
 import { findDestination } from '../destinations/registry'
 import { type InputIssue, toInputIssues } from '../lib/errors'
-import { isPlainObject } from '../lib/objects'
+import { nestsDeeperThan } from '../lib/json-size'
+import { isPlainObject, plainObject } from '../lib/objects'
 import { ConsentCategoriesSchema, ConsentMissingSchema } from './rules/consent'
 import { type FieldControls, FieldControlsSchema } from './rules/fields'
 import { type FilterRule, FiltersSchema } from './rules/filters'
+
+/**
+ * Names that would reach an object's prototype (or shadow what it inherits) if
+ * they became keys of an object built from the document; valibot silently drops
+ * them from its output, so they are refused where they appear instead.
+ */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * Not a limit of any partner, ours: a real config nests 6 levels (document, sources,
+ * source, destinations, settings, a settings map); deep nesting would overflow the
+ * recursive walks that copy and store the document, turning client input into a 500.
+ */
+export const MAX_CONFIG_DEPTH = 32
 
 /** Settings every destination takes besides its own. */
 const CommonDestinationSettings = v.looseObject({
@@ -18,10 +33,11 @@ const CommonDestinationSettings = v.looseObject({
   ),
 })
 
-const SourceSchema = v.object({
+const SourceSchema = plainObject({
   name: v.pipe(
     v.string('name is required'),
     v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'name must be 1-64 letters, digits, _ or -'),
+    v.check((name) => !RESERVED_NAMES.has(name), 'name is reserved'),
   ),
   writeKey: v.pipe(
     v.string('writeKey is required'),
@@ -36,12 +52,19 @@ const SourceSchema = v.object({
   acceptFirstEventSignature: v.optional(v.boolean(), false),
   /** For destinations that list `consent` categories: events without a consent object are sent, or dropped. */
   consentMissing: ConsentMissingSchema,
-  destinations: v.optional(v.record(v.string(), v.unknown()), {}),
+  destinations: v.optional(
+    v.pipe(
+      v.custom<Record<string, unknown>>(isPlainObject, 'destinations must be an object of name → settings'),
+      v.record(v.string(), v.unknown()),
+    ),
+    {},
+  ),
 })
 
-const ConfigSchema = v.object({
-  sources: v.array(SourceSchema, 'sources must be an array'),
-})
+const ConfigSchema = plainObject(
+  { sources: v.array(SourceSchema, 'sources must be an array') },
+  'the config document must be a JSON object',
+)
 
 export interface DestinationConfig {
   enabled: boolean
@@ -74,16 +97,46 @@ export interface RouterConfig {
 export type ConfigValidation = { ok: true; config: RouterConfig } | { ok: false; issues: InputIssue[] }
 
 /**
+ * What must be checked before anything walks a document: its depth (so no
+ * recursive copy or check overflows) and reserved names among its keys.
+ */
+export function configShapeIssues(input: unknown): InputIssue[] {
+  if (nestsDeeperThan(input, MAX_CONFIG_DEPTH)) {
+    return [{ path: '', message: `the document nests deeper than ${MAX_CONFIG_DEPTH} levels` }]
+  }
+  const issues: InputIssue[] = []
+  findReservedKeys(input, '', issues)
+  return issues
+}
+
+/** Recursion is bounded: only called on documents within MAX_CONFIG_DEPTH. */
+function findReservedKeys(value: unknown, path: string, issues: InputIssue[]): void {
+  const at = (key: string | number) => (path === '' ? String(key) : `${path}.${key}`)
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) findReservedKeys(item, at(index), issues)
+    return
+  }
+  if (!isPlainObject(value)) return
+  for (const [key, item] of Object.entries(value)) {
+    if (RESERVED_NAMES.has(key)) issues.push({ path: at(key), message: `"${key}" is a reserved name` })
+    else findReservedKeys(item, at(key), issues)
+  }
+}
+
+/**
  * Validates a whole config document and reports every problem by path
- * (structure, per-destination settings, duplicate names and write keys).
+ * (shape, structure, per-destination settings, duplicate names and write keys).
  */
 export function validateConfig(input: unknown): ConfigValidation {
+  const shapeIssues = configShapeIssues(input)
+  if (shapeIssues.length > 0) return { ok: false, issues: shapeIssues }
   const parsed = v.safeParse(ConfigSchema, input)
   if (!parsed.success) return { ok: false, issues: toInputIssues(parsed.issues) }
 
   const issues: InputIssue[] = []
   const sources = parsed.output.sources.map((source, index): SourceConfig => {
-    const destinations: Record<string, DestinationConfig> = {}
+    // No prototype: a lookup by a name from an event or a request finds a destination or nothing.
+    const destinations: Record<string, DestinationConfig> = Object.create(null)
     for (const [name, raw] of Object.entries(source.destinations)) {
       const path = `sources.${index}.destinations.${name}`
       const destination = parseDestination(name, raw, path, issues)
@@ -109,6 +162,10 @@ function parseDestination(
       path,
       message: `unknown destination "${name}" (names are Segment catalog names, case sensitive)`,
     })
+    return undefined
+  }
+  if (!isPlainObject(raw)) {
+    issues.push({ path, message: 'settings must be a JSON object' })
     return undefined
   }
   const { settings, rules } = splitDestinationRules(raw, path, issues)

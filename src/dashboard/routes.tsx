@@ -83,6 +83,15 @@ async function isSignedIn(c: Context<AppEnv>): Promise<boolean> {
   return (await adminCredential(c)) !== undefined
 }
 
+/** A form body; one that does not parse (malformed multipart, say) is a 400, not a 500. */
+async function readForm(c: Context<AppEnv>) {
+  try {
+    return await c.req.parseBody()
+  } catch {
+    throw new RouterError(400, 'invalid_form', 'the form body does not parse')
+  }
+}
+
 /** A page of the deliveries table; a cursor that is not one the page gave shows the first page. */
 async function listOrFirstPage(ledger: Ledger, filter: Parameters<Ledger['list']>[0], cursor?: string) {
   try {
@@ -141,7 +150,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
   })
   .post(mounted(LOGIN_ACTION), ...pageHeaders, smallForm, async (c) => {
     const expected = assertAdminOpen(c)
-    const form = await c.req.parseBody()
+    const form = await readForm(c)
     const presented = typeof form.token === 'string' ? form.token.trim() : undefined
     if (!isAdminToken(expected, presented)) {
       return c.html(<LoginPage nonce={nonceOf(c)} error="That is not the admin token." />, 401)
@@ -157,7 +166,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
     return c.redirect('/admin', 303)
   })
   .post(mounted(REPLAY_ACTION), requireAdmin, smallForm, async (c) => {
-    const parsed = v.safeParse(ReplayFormSchema, await c.req.parseBody())
+    const parsed = v.safeParse(ReplayFormSchema, await readForm(c))
     if (!parsed.success)
       throw new RouterError(400, 'invalid_replay', 'invalid replay form', toInputIssues(parsed.issues))
     const result = await replayDeliveries(c.env, { pairs: [parsed.output], limit: 1 }, systemClock)

@@ -7,17 +7,10 @@ import {
   LATEST_ISO_MS,
 } from '../lib/iso-time'
 import { IsolateCache } from '../lib/isolate-cache'
+import { jsonStringBytes, measureJson, TOO_DEEP } from '../lib/json-size'
 import { isPlainObject } from '../lib/objects'
 import { parseSegmentEvent, type SegmentEvent } from '../segment/schema'
-import {
-  DEPTH_LIMIT_NAME,
-  EVENT_LIMIT_NAME,
-  jsonStringBytes,
-  MAX_EVENT_BYTES,
-  MAX_EVENT_DEPTH,
-  measureJson,
-  TOO_DEEP,
-} from './limits'
+import { DEPTH_LIMIT_NAME, EVENT_LIMIT_NAME, MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits'
 
 export type JsonRecord = Record<string, unknown>
 

@@ -5,15 +5,10 @@ import type { AppEnv } from '../env'
 import { parseJsonBytes, readBodyBytes } from '../lib/body'
 import { hmacSha1Hex, secretsEqual } from '../lib/crypto'
 import { RouterError } from '../lib/errors'
+import { nestsDeeperThan } from '../lib/json-size'
 import { isPlainObject } from '../lib/objects'
 import { queueAndAnswer } from './accept'
-import {
-  MAX_EVENT_DEPTH,
-  MAX_WEBHOOK_BYTES,
-  MAX_WEBHOOK_EVENTS,
-  nestsDeeperThan,
-  WEBHOOK_LIMIT_NAME,
-} from './limits'
+import { MAX_EVENT_DEPTH, MAX_WEBHOOK_BYTES, MAX_WEBHOOK_EVENTS, WEBHOOK_LIMIT_NAME } from './limits'
 import { normalizeEvent, type Outcome } from './normalize'
 
 /** The same answer for an unknown source and a bad signature, so source names cannot be probed. */

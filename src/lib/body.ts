@@ -14,8 +14,40 @@ function tooLarge(limits: BodyLimits): RouterError {
   return new RouterError(413, 'payload_too_large', `request body exceeds the limit of ${name}`)
 }
 
-/** Reads a stream into bytes, stopping as soon as it passes `maxBytes` (so a huge body costs nothing). */
-async function readCapped(stream: ReadableStream<Uint8Array>, limits: BodyLimits): Promise<Uint8Array> {
+/**
+ * How much of a refused request body is still read (and dropped) before the 413.
+ * Answering while the client is still uploading makes `wrangler dev`'s proxy
+ * answer `503 Your worker restarted mid-request`, or reset the connection,
+ * instead of sending our 413; once the body has been read to its end, the 413
+ * gets through. Past this bound the body is cancelled and the client may see
+ * the connection close: no real client sends that much to this router.
+ */
+const MAX_DISCARDED_BYTES = 32 * 1024 * 1024
+
+/** Reads what is left of a refused request body without keeping it, up to MAX_DISCARDED_BYTES in all. */
+async function discardRest(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  alreadyRead: number,
+): Promise<void> {
+  let total = alreadyRead
+  while (total <= MAX_DISCARDED_BYTES) {
+    const { done, value } = await reader.read()
+    if (done) return
+    total += value.byteLength
+  }
+  await reader.cancel()
+}
+
+/**
+ * Reads a stream into bytes, keeping nothing past `maxBytes`. A request body
+ * (`rest: 'discard'`) is then read to its end (bounded) before the 413, see
+ * MAX_DISCARDED_BYTES; a stream of our own (gzip inflation) is cancelled at once.
+ */
+async function readCapped(
+  stream: ReadableStream<Uint8Array>,
+  limits: BodyLimits,
+  rest: 'discard' | 'cancel',
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
   let total = 0
   const reader = stream.getReader()
@@ -24,7 +56,8 @@ async function readCapped(stream: ReadableStream<Uint8Array>, limits: BodyLimits
     if (done) break
     total += value.byteLength
     if (total > limits.maxBytes) {
-      await reader.cancel()
+      if (rest === 'discard') await discardRest(reader, total)
+      else await reader.cancel()
       throw tooLarge(limits)
     }
     chunks.push(value)
@@ -47,19 +80,22 @@ async function readCapped(stream: ReadableStream<Uint8Array>, limits: BodyLimits
 export async function readBodyBytes(request: Request, limits: BodyLimits): Promise<Uint8Array> {
   const length = request.headers.get('content-length')
   const declared = length === null ? Number.NaN : Number(length)
-  if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits)
+  if (Number.isFinite(declared) && declared > limits.maxBytes) {
+    if (request.body && declared <= MAX_DISCARDED_BYTES) await discardRest(request.body.getReader(), 0)
+    throw tooLarge(limits)
+  }
   // A declared length within the limit: one native read (the runtime enforces the length), without
   // touching `request.body` (workerd builds a stream object for it); otherwise (chunked, or no body)
   // read chunk by chunk and stop as soon as the limit is passed.
   let raw: Uint8Array
   if (Number.isFinite(declared) && declared >= 0) raw = new Uint8Array(await request.arrayBuffer())
-  else if (request.body) raw = await readCapped(request.body, limits)
+  else if (request.body) raw = await readCapped(request.body, limits, 'discard')
   else return new Uint8Array()
   if (raw.byteLength > limits.maxBytes) throw tooLarge(limits)
   if (raw[0] !== GZIP_MAGIC[0] || raw[1] !== GZIP_MAGIC[1]) return raw
   try {
     const inflated = new Blob([raw]).stream().pipeThrough(new DecompressionStream('gzip'))
-    return await readCapped(inflated, limits)
+    return await readCapped(inflated, limits, 'cancel')
   } catch (error) {
     if (error instanceof RouterError) throw error
     throw new RouterError(

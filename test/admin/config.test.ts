@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../src/app'
+import { MAX_CONFIG_DEPTH, validateConfig } from '../../src/config/schema'
 import { ADMIN_TOKEN, basicAuth, putConfig, routerFetch } from '../helpers/router'
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` }
@@ -129,5 +130,143 @@ describe('GET /admin/config', () => {
     expect(response.status).toBe(200)
     const stored = await env.CONFIG.get('config:v1', 'json')
     expect(JSON.stringify(stored)).toContain('cm-password')
+  })
+})
+
+describe('PUT /admin/config refuses hostile shapes with a 400 and stores nothing', () => {
+  /** Puts `body`, expects a 400 invalid_config, and checks the stored document is untouched. */
+  async function refused(body: string): Promise<{ path: string; message: string }[]> {
+    await putConfig(VALID)
+    const before = await env.CONFIG.get('config:v1')
+    const response = await putRaw(body)
+    expect(response.status).toBe(400)
+    const answer = (await response.json()) as { error: string; issues: { path: string; message: string }[] }
+    expect(answer.error).toBe('invalid_config')
+    expect(await env.CONFIG.get('config:v1')).toBe(before)
+    return answer.issues
+  }
+
+  const source = (destinations: string) =>
+    `{"sources":[{"name":"web","writeKey":"wk_config_secret_1","destinations":${destinations}}]}`
+
+  it('settings nested 10,000 deep (as the fuzzer sent them)', async () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`
+    const issues = await refused(
+      source(`{"Calixa":{"apiKey":"calixa-key","endpoint":"https://calixa.example","deep":${deep}}}`),
+    )
+    expect(issues).toEqual([{ path: '', message: 'the document nests deeper than 32 levels' }])
+  })
+
+  it('"<redacted>" as a secret of a new source or destination, naming each field', async () => {
+    const issues = await refused(
+      JSON.stringify({
+        sources: [
+          {
+            name: 'web',
+            writeKey: '<redacted>',
+            webhookSecret: '<redacted>',
+            destinations: {
+              Crisp: { apiKey: '<redacted>', websiteId: 'site-1' },
+              'Crossing Minds': { apiKey: 'svc-account', apiPassword: 'cm-password', apiDatabaseId: 'db-1' },
+            },
+          },
+          { name: 'mobile', writeKey: '<redacted>', destinations: { CrowdPower: { apiKey: '<redacted>' } } },
+        ],
+      }),
+    )
+    // web's secrets are stored, so they are kept; mobile is new.
+    expect(issues.map((issue) => issue.path).sort()).toEqual([
+      'sources.1.destinations.CrowdPower.apiKey',
+      'sources.1.writeKey',
+    ])
+    expect(issues[0]?.message).toContain('no stored secret to keep')
+  })
+
+  it('"<redacted>" for a destination added to a stored source', async () => {
+    await putConfig({ sources: [{ name: 'web', writeKey: 'wk_config_secret_1' }] })
+    const response = await putRaw(
+      JSON.stringify({
+        sources: [
+          { name: 'web', writeKey: '<redacted>', destinations: { CrowdPower: { apiKey: '<redacted>' } } },
+        ],
+      }),
+    )
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      issues: [
+        { path: 'sources.0.destinations.CrowdPower.apiKey', message: expect.stringContaining('<redacted>') },
+      ],
+    })
+  })
+
+  it('"<redacted>" for a secret the stored destination never had', async () => {
+    await putConfig({ sources: [{ name: 'web', writeKey: 'wk_config_secret_1' }] })
+    const response = await putRaw(
+      JSON.stringify({ sources: [{ name: 'web', writeKey: '<redacted>', webhookSecret: '<redacted>' }] }),
+    )
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      issues: [{ path: 'sources.0.webhookSecret', message: expect.stringContaining('<redacted>') }],
+    })
+  })
+
+  it.each([
+    [
+      'a destination named __proto__',
+      source('{"__proto__":{"apiKey":"k"}}'),
+      'sources.0.destinations.__proto__',
+    ],
+    ['a destination named constructor', source('{"constructor":{}}'), 'sources.0.destinations.constructor'],
+    ['a destination named prototype', source('{"prototype":{}}'), 'sources.0.destinations.prototype'],
+    ['a top-level __proto__ key', `{"sources":[],"__proto__":{"polluted":true}}`, '__proto__'],
+    [
+      'a __proto__ key inside settings',
+      source('{"Calixa":{"apiKey":"calixa-key","endpoint":"https://c.example","__proto__":{"x":1}}}'),
+      'sources.0.destinations.Calixa.__proto__',
+    ],
+  ])('%s', async (_, body, path) => {
+    const issues = await refused(body)
+    expect(issues).toEqual([{ path, message: expect.stringContaining('reserved name') }])
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('a source named constructor', async () => {
+    const issues = await refused('{"sources":[{"name":"constructor","writeKey":"wk_config_secret_1"}]}')
+    expect(issues).toEqual([{ path: 'sources.0.name', message: 'name is reserved' }])
+  })
+
+  it.each([
+    ['a document that is an array', '[]', ''],
+    ['a source that is an array', '{"sources":[[]]}', 'sources.0'],
+    ['destinations that are an array', source('[]'), 'sources.0.destinations'],
+    ['settings that are an array', source('{"CrowdPower":[]}'), 'sources.0.destinations.CrowdPower'],
+  ])('%s, with its path', async (_, body, path) => {
+    const issues = await refused(body)
+    expect(issues.map((issue) => issue.path)).toEqual([path])
+  })
+
+  it('takes a document just within the depth limit', async () => {
+    let deep: unknown = 1
+    for (let level = 0; level < MAX_CONFIG_DEPTH - 6; level += 1) deep = [deep]
+    await putConfig({
+      sources: [
+        {
+          name: 'web',
+          writeKey: 'wk_config_secret_1',
+          destinations: { Calixa: { apiKey: 'calixa-key', endpoint: 'https://c.example', deep } },
+        },
+      ],
+    })
+  })
+})
+
+describe('validateConfig', () => {
+  it('builds destinations without a prototype, so no name from outside finds an inherited member', () => {
+    const result = validateConfig(VALID)
+    if (!result.ok) throw new Error(JSON.stringify(result.issues))
+    const { destinations } = result.config.sources[0] as { destinations: Record<string, unknown> }
+    expect(destinations.constructor).toBeUndefined()
+    expect(destinations.toString).toBeUndefined()
+    expect(Object.keys(destinations)).toEqual(['Crisp', 'Crossing Minds', 'CrowdPower', 'Calixa'])
   })
 })

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { holdsOnlyPlainStrings, measureJson, nestsDeeperThan, TOO_DEEP } from '../../src/ingest/limits'
+import { holdsOnlyPlainStrings } from '../../src/ingest/limits'
+import { measureJson, nestsDeeperThan, TOO_DEEP } from '../../src/lib/json-size'
 import { jsonBytes } from '../../src/lib/utf8'
 
 /** Nests `value` inside `levels` alternating objects and arrays. */
