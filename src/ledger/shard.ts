@@ -35,6 +35,7 @@ interface EventRow extends Record<string, SqlStorageValue> {
   message_id: string
   ingest_id: string
   destinations: string
+  updated_at: number
   has_body: number
   duplicates: number
 }
@@ -530,7 +531,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       const rollups = new RollupChanges()
       const expired = this.sql
         .exec<EventRow>(
-          `SELECT source, message_id, ingest_id, destinations, 0 AS has_body, duplicates FROM events
+          `SELECT source, message_id, ingest_id, destinations, updated_at, 0 AS has_body, duplicates FROM events
            WHERE updated_at < ? AND unsettled = 0 ORDER BY updated_at LIMIT ?`,
           eventCutoff,
           batch,
@@ -599,7 +600,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   private readEvent(key: EventKey): EventRow | undefined {
     return this.sql
       .exec<EventRow>(
-        `SELECT source, message_id, ingest_id, destinations, body IS NOT NULL AS has_body, duplicates
+        `SELECT source, message_id, ingest_id, destinations, updated_at, body IS NOT NULL AS has_body, duplicates
          FROM events WHERE source = ? AND message_id = ?`,
         key.source,
         key.messageId,
@@ -607,11 +608,11 @@ export class LedgerShard extends DurableObject<Bindings> {
       .toArray()[0]
   }
 
-  private pairsOf(row: Pick<EventRow, 'destinations' | 'ingest_id'>): Pairs {
+  private pairsOf(row: Pick<EventRow, 'destinations' | 'ingest_id' | 'updated_at'>): Pairs {
     const stored = JSON.parse(row.destinations) as Record<string, StoredPair>
+    const event = { owner: row.ingest_id, updatedAt: row.updated_at }
     const pairs: Pairs = {}
-    for (const [destination, pair] of Object.entries(stored))
-      pairs[destination] = loadPair(pair, row.ingest_id)
+    for (const [destination, pair] of Object.entries(stored)) pairs[destination] = loadPair(pair, event)
     return pairs
   }
 
@@ -633,18 +634,21 @@ export class LedgerShard extends DurableObject<Bindings> {
   ): void {
     const merged: Pairs = { ...pairs, ...changed }
     const eventOwner = row?.ingest_id ?? owner
+    const updatedAt = Math.max(
+      row?.updated_at ?? 0,
+      ...Object.values(changed).map((state) => state.updatedAt),
+    )
     const stored: Record<string, StoredPair> = {}
     for (const [destination, state] of Object.entries(merged))
-      stored[destination] = storePair(state, eventOwner)
+      stored[destination] = storePair(state, { owner: eventOwner, updatedAt })
     for (const [destination, state] of Object.entries(changed))
       rollups.move(key.source, destination, pairs[destination], state)
     const unsettled = Object.values(merged).some((state) => state.status === 'retrying') ? 1 : 0
-    const updatedAt = Math.max(...Object.values(changed).map((state) => state.updatedAt))
     const keptBody = row?.has_body ? null : body
     if (row) {
       this.sql.exec(
         `UPDATE events SET destinations = ?, body = coalesce(body, ?), body_kept_at = coalesce(body_kept_at, ?),
-           updated_at = max(updated_at, ?), unsettled = ? WHERE source = ? AND message_id = ?`,
+           updated_at = ?, unsettled = ? WHERE source = ? AND message_id = ?`,
         JSON.stringify(stored),
         keptBody,
         keptBody === null ? null : now,

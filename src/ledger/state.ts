@@ -199,7 +199,17 @@ export function decidePair(
   return { kind: 'due' }
 }
 
-/** Whether a pair's event body is worth keeping for replay: a partner failed or dropped it. */
-export function needsBody(state: PairState, decidedWithoutPartner: boolean): boolean {
-  return state.status === 'failed' || (state.status === 'dropped' && !decidedWithoutPartner)
+/**
+ * Drops that a replay would only repeat: the destination does not take this
+ * call or event at all, whatever its settings. Their events are not kept.
+ */
+const FINAL_DROPS: ReadonlySet<string> = new Set(['unsupported_call', 'unsupported_event'])
+
+/**
+ * Whether a pair's event body is worth keeping for replay: it failed, or a
+ * destination dropped it for a reason a replay could change (an unknown user
+ * identified since, a setting fixed since).
+ */
+export function needsBody(state: PairState): boolean {
+  return state.status === 'failed' || (state.status === 'dropped' && !FINAL_DROPS.has(state.reason ?? ''))
 }

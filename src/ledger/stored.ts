@@ -3,23 +3,31 @@ import type { PairState } from './state'
 /**
  * How a pair's state is stored in `events.destinations` (docs/storage.md):
  * short keys, and fields at their usual value left out, so four destinations
- * cost about as much as one row of columns. Read back through the
- * `deliveries` view (schema.ts), never parsed field by field elsewhere.
+ * cost about as much as one row of columns. Read back here and through the
+ * `deliveries` view (schema.ts), which fill in the same defaults.
  */
+
+/** What a stored pair is read against: the event row it sits in. */
+export interface PairContext {
+  /** The event's `ingest_id`. */
+  owner: string
+  /** The event's `updated_at`, the latest change of any of its pairs. */
+  updatedAt: number
+}
 export interface StoredPair {
   /** status */
   s: PairState['status']
-  /** attempts */
-  a: number
-  /** updatedAt */
-  u: number
+  /** attempts, when not 1 */
+  a?: number
+  /** updatedAt, when not the event's `updated_at` */
+  u?: number
   /** reason */
   r?: string
   /** nextAttemptAt */
   n?: number
   /** lastError */
   e?: string
-  /** partner HTTP status */
+  /** partner HTTP status, when not a delivery's usual 200 */
   h?: number
   /** summary of the partner's answer */
   m?: string
@@ -31,31 +39,35 @@ export interface StoredPair {
   w?: number
 }
 
-export function storePair(state: PairState, eventOwner: string): StoredPair {
-  const stored: StoredPair = { s: state.status, a: state.attempts, u: state.updatedAt }
+export function storePair(state: PairState, event: PairContext): StoredPair {
+  const stored: StoredPair = { s: state.status }
+  if (state.attempts !== 1) stored.a = state.attempts
+  if (state.updatedAt !== event.updatedAt) stored.u = state.updatedAt
   if (state.reason !== null) stored.r = state.reason
   if (state.nextAttemptAt !== null) stored.n = state.nextAttemptAt
   if (state.lastError !== null) stored.e = state.lastError
-  if (state.partnerStatus !== null) stored.h = state.partnerStatus
+  if (state.partnerStatus !== null && !(state.status === 'delivered' && state.partnerStatus === 200))
+    stored.h = state.partnerStatus
   if (state.summary !== null) stored.m = state.summary
-  if (state.owner !== eventOwner) stored.o = state.owner
+  if (state.owner !== event.owner) stored.o = state.owner
   if (state.replays !== 0) stored.p = state.replays
   if (state.windowStartedAt !== state.updatedAt) stored.w = state.windowStartedAt
   return stored
 }
 
-export function loadPair(stored: StoredPair, eventOwner: string): PairState {
+export function loadPair(stored: StoredPair, event: PairContext): PairState {
+  const updatedAt = stored.u ?? event.updatedAt
   return {
-    owner: stored.o ?? eventOwner,
+    owner: stored.o ?? event.owner,
     status: stored.s,
     reason: stored.r ?? null,
-    attempts: stored.a,
+    attempts: stored.a ?? 1,
     nextAttemptAt: stored.n ?? null,
     lastError: stored.e ?? null,
-    partnerStatus: stored.h ?? null,
+    partnerStatus: stored.h ?? (stored.s === 'delivered' ? 200 : null),
     summary: stored.m ?? null,
     replays: stored.p ?? 0,
-    windowStartedAt: stored.w ?? stored.u,
-    updatedAt: stored.u,
+    windowStartedAt: stored.w ?? updatedAt,
+    updatedAt,
   }
 }

@@ -91,7 +91,7 @@ export async function consumeDeliveries(
       ) * 1000
     const state = attemptedState(item.claim.owner, previous ?? undefined, outcome, finishedAt, retryDelayMs)
     item.states[delivery.destination] = state
-    if (needsBody(state, false)) item.keepBody = true
+    if (needsBody(state)) item.keepBody = true
     if (state.nextAttemptAt !== null) waitFor(item.message, state.nextAttemptAt)
   })
   await recordOutcomes(ledger, work, claimId, finishedAt)

@@ -41,7 +41,7 @@ export async function enqueueEvents(
   sizes?: readonly number[],
 ): Promise<void> {
   const packed = packMessages(
-    { source, ingestId: replay?.ingestId ?? crypto.randomUUID(), ...(replay && { only: replay.only }) },
+    { source, ingestId: replay?.ingestId ?? newIngestId(), ...(replay && { only: replay.only }) },
     events,
     sizes,
   )
@@ -59,6 +59,17 @@ export async function enqueueEvents(
       { 'Retry-After': '5' },
     )
   }
+}
+
+/**
+ * An id for one accepted request: 96 random bits in 16 characters (base64url).
+ * Stored with every event in the ledger, so shorter than a UUID's 36.
+ */
+function newIngestId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12))
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
 }
 
 /**
