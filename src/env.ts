@@ -19,6 +19,8 @@ export interface OptionalSettings {
   DEAD_LETTER_QUEUE_NAME?: string
   /** The ledger's shard count before the last raise, kept for the retention period (docs/capacity.md). */
   LEDGER_SHARDS_PREVIOUS?: string
+  /** Share of a shard's 10 GB at which stats and the dashboard warn (default 0.7). */
+  LEDGER_WARNING_SHARE?: string
 }
 
 /**

@@ -119,6 +119,11 @@ export function OverviewSection(props: { overview: Overview; query: DashboardQue
         </div>
         <WindowSwitch query={query} />
       </div>
+      {overview.capacity.warning && (
+        <p class="notice notice-warn" role="alert">
+          Ledger storage: {overview.capacity.warning}
+        </p>
+      )}
       <Totals totals={overview.totals} query={query} />
       {overview.destinations.length === 0 ? (
         <p class="empty">

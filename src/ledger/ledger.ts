@@ -1,4 +1,5 @@
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 import { decodeCursor, encodeCursor } from './cursor'
 import { LedgerShards } from './shards'
 import type {
@@ -21,15 +22,15 @@ import type {
 
 /** A Durable Object's SQLite storage holds at most 10 GB. */
 export const SHARD_LIMIT_BYTES = 10 * 1024 ** 3
-/** Share of a shard's limit at which `/admin/stats` and the dashboard warn. */
-export const CAPACITY_WARNING_SHARE = 0.7
+/** Share of a shard's limit at which `/admin/stats` and the dashboard warn, unless LEDGER_WARNING_SHARE says otherwise. */
+const DEFAULT_WARNING_SHARE = 0.7
 
 export interface Capacity {
   shards: number
   bytes: number
   largestShardBytes: number
   shardLimitBytes: number
-  /** Set when the largest shard passed CAPACITY_WARNING_SHARE of its limit: what to do about it. */
+  /** Set when the largest shard passed the warning share of its limit: what to do about it. */
   warning: string | null
 }
 
@@ -46,9 +47,13 @@ export class InvalidCursorError extends Error {
  */
 export class Ledger {
   readonly #shards: LedgerShards
+  readonly #warningShare: number
 
-  constructor(env: Pick<Bindings, 'LEDGER' | 'LEDGER_SHARDS' | 'LEDGER_SHARDS_PREVIOUS'>) {
+  constructor(
+    env: Pick<Bindings, 'LEDGER' | 'LEDGER_SHARDS' | 'LEDGER_SHARDS_PREVIOUS' | 'LEDGER_WARNING_SHARE'>,
+  ) {
     this.#shards = new LedgerShards(env)
+    this.#warningShare = positiveNumberFromEnv(env.LEDGER_WARNING_SHARE, DEFAULT_WARNING_SHARE)
   }
 
   /**
@@ -234,8 +239,8 @@ export class Ledger {
     const sizes = await Promise.all(this.#shards.all().map((index) => this.#shards.stub(index).size()))
     const largest = Math.max(0, ...sizes)
     const warning =
-      largest >= SHARD_LIMIT_BYTES * CAPACITY_WARNING_SHARE
-        ? `the largest ledger shard holds ${(largest / 1024 ** 3).toFixed(1)} GB of its 10 GB: ` +
+      largest >= SHARD_LIMIT_BYTES * this.#warningShare
+        ? `the largest shard holds ${Math.round((largest / SHARD_LIMIT_BYTES) * 100)} % of its 10 GB: ` +
           'raise LEDGER_SHARDS or shorten LEDGER_RETENTION_DAYS (docs/capacity.md)'
         : null
     return {

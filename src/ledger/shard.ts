@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
 import {
   deadLetteredState,
@@ -57,12 +58,6 @@ interface Lease {
 const PURGE_BATCH = 500
 const PURGE_INTERVAL_MS = 60 * 60 * 1000
 const DAY_MS = 24 * 60 * 60 * 1000
-
-/** Retention in days from a var; the default when unset or not a positive number. */
-function retentionDays(value: string | undefined, fallback: number): number {
-  const days = Number(value)
-  return Number.isFinite(days) && days > 0 ? days : fallback
-}
 
 function leaseKey(key: EventKey): string {
   return `${key.source}\u0000${key.messageId}`
@@ -525,8 +520,8 @@ export class LedgerShard extends DurableObject<Bindings> {
    * past theirs, at most `batch` of each; reports whether more remain.
    */
   purge(now: number, batch = PURGE_BATCH): { events: number; bodies: number; more: boolean } {
-    const eventCutoff = now - retentionDays(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
-    const bodyCutoff = now - retentionDays(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
+    const eventCutoff = now - positiveNumberFromEnv(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
+    const bodyCutoff = now - positiveNumberFromEnv(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
     return this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
       const expired = this.sql

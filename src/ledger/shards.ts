@@ -1,13 +1,9 @@
 import type { Bindings } from '../env'
+import { positiveNumberFromEnv } from '../lib/env-number'
 import type { LedgerShard } from './shard'
 import type { EventKey } from './types'
 
 const DEFAULT_SHARDS = 16
-
-function shardCount(value: string | undefined): number | undefined {
-  const count = Number(value)
-  return Number.isInteger(count) && count > 0 ? count : undefined
-}
 
 /** FNV-1a over the UTF-8 bytes of `source \0 messageId`: stable across releases (docs/capacity.md). */
 function keyHash(key: EventKey): number {
@@ -50,9 +46,9 @@ export class LedgerShards {
   readonly #located = new Map<string, number>()
 
   constructor(env: Pick<Bindings, 'LEDGER' | 'LEDGER_SHARDS' | 'LEDGER_SHARDS_PREVIOUS'>) {
-    this.count = shardCount(env.LEDGER_SHARDS) ?? DEFAULT_SHARDS
-    const previous = shardCount(env.LEDGER_SHARDS_PREVIOUS)
-    this.#previous = previous !== undefined && previous < this.count ? previous : undefined
+    this.count = positiveNumberFromEnv(env.LEDGER_SHARDS, DEFAULT_SHARDS, { integer: true })
+    const previous = positiveNumberFromEnv(env.LEDGER_SHARDS_PREVIOUS, this.count, { integer: true })
+    this.#previous = previous < this.count ? previous : undefined
     this.#namespace = env.LEDGER
   }
 

@@ -1,6 +1,8 @@
+import { createExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { Ledger } from '../../src/ledger/ledger'
+import worker from '../../src/index'
+import { type Capacity, Ledger } from '../../src/ledger/ledger'
 import { LedgerShards } from '../../src/ledger/shards'
 import type { LedgerRow } from '../../src/ledger/types'
 import type { DeliveryMessage } from '../../src/queue/message'
@@ -134,5 +136,63 @@ describe('dedupe across concurrent consumers', () => {
     )
     const rows = await readDeliveries(ids)
     expect(rows.map((row) => [row.status, row.duplicates])).toEqual(ids.map(() => ['delivered', 1]))
+  })
+})
+
+describe('raising the shard count', () => {
+  it('keeps each event on the shard that first wrote it, so dedupe and look-ups still find it', async () => {
+    const tenant = new SandboxTenant()
+    const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+    const ids = Array.from({ length: 24 }, () => messageId('raise'))
+    const message = () => ({
+      source: source.name,
+      ingestId: crypto.randomUUID(),
+      events: ids.map((id) => event('identify', id)),
+    })
+    await consume(message())
+
+    const raised = { ...env, LEDGER_SHARDS: '8', LEDGER_SHARDS_PREVIOUS: '4' }
+    // Some keys hash to a new shard under 8: those must still be found where they were written.
+    const before = new LedgerShards(env)
+    const after = new LedgerShards({ ...raised, LEDGER_SHARDS_PREVIOUS: undefined })
+    const placed = await Promise.all(
+      ids.map(async (id) => {
+        const key = [{ source: source.name, messageId: id }]
+        return [...(await before.group(key)).keys()][0] !== [...(await after.group(key)).keys()][0]
+      }),
+    )
+    expect(placed.filter(Boolean).length).toBeGreaterThan(0)
+
+    // A client re-sends every event after the raise: each is a duplicate, delivered nowhere again.
+    const resent = await consume(message(), { vars: raised })
+    expect(resent.explicitAcks).toHaveLength(1)
+    const users = ids.map((id) => `u-${id}`)
+    expect(await tenant.acceptedCounts(users)).toEqual(
+      Object.fromEntries(users.map((user) => [`crowdpower ${user}`, 1])),
+    )
+    const rows = await new Ledger(raised).lookup(ids.map((id) => ({ source: source.name, messageId: id })))
+    expect(rows.map((row) => [row.status, row.duplicates])).toEqual(ids.map(() => ['delivered', 1]))
+  })
+})
+
+describe('capacity', () => {
+  it('reports every shard against its 10 GB, and warns in stats and on the dashboard past the warning share', async () => {
+    const ADMIN = { Authorization: 'Bearer test-admin-token' }
+    const fetchWith = (path: string, vars: Record<string, string> = {}) =>
+      worker.fetch(
+        new Request(`http://router.test${path}`, { headers: ADMIN }),
+        { ...env, ...vars },
+        createExecutionContext(),
+      )
+    const stats = (await (await fetchWith('/admin/stats')).json()) as { capacity: Capacity }
+    expect(stats.capacity).toMatchObject({ shards: 4, shardLimitBytes: 10 * 1024 ** 3, warning: null })
+    expect(stats.capacity.bytes).toBeGreaterThan(0)
+    expect((await (await fetchWith('/admin')).text()).includes('Ledger storage:')).toBe(false)
+
+    // A share so small that any shard with tables passes it.
+    const tight = { LEDGER_WARNING_SHARE: '0.0000001' }
+    const warned = (await (await fetchWith('/admin/stats', tight)).json()) as { capacity: Capacity }
+    expect(warned.capacity.warning).toMatch(/raise LEDGER_SHARDS/)
+    expect(await (await fetchWith('/admin', tight)).text()).toContain('Ledger storage:')
   })
 })
