@@ -235,7 +235,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       // Still retrying for a destination since removed or disabled: nothing will deliver it now.
       for (const [destination, state] of Object.entries(pairs)) {
         if (state.status === 'retrying' && state.owner === event.owner && !routed.has(destination))
-          changed[destination] = droppedState(event.owner, state, now, 'destination_removed')
+          changed[destination] = droppedState(event.owner, state, now, { reason: 'destination_removed' })
       }
     }
     for (const route of event.routes) {
@@ -243,14 +243,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       const decision = decidePair(previous, event.owner, event.isReplay, now)
       if (decision.kind === 'wait') waitUntil = Math.min(waitUntil ?? decision.until, decision.until)
       if (decision.kind !== 'due') continue
-      if (route.drop)
-        changed[route.destination] = droppedState(
-          event.owner,
-          previous,
-          now,
-          route.drop.reason,
-          route.drop.detail,
-        )
+      if (route.drop) changed[route.destination] = droppedState(event.owner, previous, now, route.drop)
       else due.push({ destination: route.destination, previous: previous ?? null })
     }
     if (Object.keys(changed).length > 0)
@@ -328,18 +321,10 @@ export class LedgerShard extends DurableObject<Bindings> {
         for (const route of event.routes) {
           const previous = pairs[route.destination]
           if (previous && (isTerminal(previous.status) || previous.owner !== event.owner)) continue
-          if (route.drop) {
-            changed[route.destination] = droppedState(
-              event.owner,
-              previous,
-              now,
-              route.drop.reason,
-              route.drop.detail,
-            )
-            continue
-          }
-          changed[route.destination] = deadLetteredState(event.owner, previous, now)
-          failed += 1
+          changed[route.destination] = route.drop
+            ? droppedState(event.owner, previous, now, route.drop)
+            : deadLetteredState(event.owner, previous, now)
+          if (!route.drop) failed += 1
         }
         if (Object.keys(changed).length > 0)
           this.writePairs(event, event.meta, event.owner, row, pairs, changed, event.body, now, rollups)

@@ -97,13 +97,12 @@ export function droppedState(
   owner: string,
   previous: PairState | undefined,
   now: number,
-  reason: DropReason,
-  detail?: string,
+  drop: { reason: DropReason; detail?: string },
 ): PairState {
   return nextState(owner, previous, now, {
     status: 'dropped',
-    reason,
-    summary: detail ?? null,
+    reason: drop.reason,
+    summary: drop.detail ?? null,
     lastError: previous?.lastError ?? null,
   })
 }

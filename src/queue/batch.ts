@@ -1,8 +1,11 @@
+import type { RouterConfig } from '../config/schema'
+import { loadConfig } from '../config/store'
 import { infrastructureRetryDelaySeconds } from '../delivery/retry-policy'
 import type { Bindings } from '../env'
 import { eventMeta } from '../ledger/event-meta'
-import type { Ledger } from '../ledger/ledger'
+import { Ledger } from '../ledger/ledger'
 import type { RecordEvent } from '../ledger/types'
+import type { Clock } from '../lib/clock'
 import { logWarn } from '../lib/log'
 import { type DeliveryMessage, type QueuedDeliveryMessage, readDeliveryMessage } from './message'
 
@@ -87,4 +90,34 @@ export async function recordCarried(
   )
   retryAfterOwnFault(env, blocked, 'ledger_unavailable')
   return messages.filter((message) => !blocked.includes(message))
+}
+
+/** What a consumer works with once a batch is opened. */
+export interface OpenedBatch {
+  /** Messages ready to go on: read, and whatever they carried recorded. */
+  ready: ReadMessage[]
+  config: RouterConfig
+  ledger: Ledger
+}
+
+/**
+ * How both consumers start: read the bodies, load the config, write what
+ * continuations carry. Undefined when the config cannot be had (KV failing):
+ * the whole batch is then retried with backoff.
+ */
+export async function openBatch(
+  batch: MessageBatch<QueuedDeliveryMessage>,
+  env: Bindings,
+  clock: Clock,
+): Promise<OpenedBatch | undefined> {
+  const read = readBatch(batch)
+  let config: RouterConfig
+  try {
+    config = await loadConfig(env)
+  } catch {
+    retryAfterOwnFault(env, read, 'config_unavailable')
+    return undefined
+  }
+  const ledger = new Ledger(env)
+  return { ready: await recordCarried(env, ledger, read, clock.now()), config, ledger }
 }

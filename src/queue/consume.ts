@@ -1,19 +1,19 @@
 import type { RouterConfig, SourceConfig } from '../config/schema'
-import { findSourceByName, loadConfig } from '../config/store'
+import { findSourceByName } from '../config/store'
 import { subrequestBudget } from '../delivery/budget'
 import { type DueDelivery, deliverDue } from '../delivery/deliver'
 import { queueDelaySeconds, retryDelaySeconds } from '../delivery/retry-policy'
 import { type RoutingDecision, routeEvent, routeOf } from '../delivery/routing'
 import type { Bindings } from '../env'
 import { eventMeta } from '../ledger/event-meta'
-import { Ledger } from '../ledger/ledger'
+import type { Ledger } from '../ledger/ledger'
 import { keyId } from '../ledger/shards'
 import { attemptedState, needsBody, type PairState } from '../ledger/state'
 import type { ClaimEvent, RecordEvent } from '../ledger/types'
 import type { Clock } from '../lib/clock'
 import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
-import { type ReadMessage, readBatch, recordCarried, retryAfterOwnFault } from './batch'
+import { openBatch, type ReadMessage, retryAfterOwnFault } from './batch'
 import type { CarriedOutcome, QueuedDeliveryMessage } from './message'
 import { enqueueContinuation } from './produce'
 
@@ -60,16 +60,9 @@ export async function consumeDeliveries(
   env: Bindings,
   clock: Clock,
 ): Promise<void> {
-  const read = readBatch(batch)
-  let config: RouterConfig
-  try {
-    config = await loadConfig(env)
-  } catch {
-    retryAfterOwnFault(env, read, 'config_unavailable')
-    return
-  }
-  const ledger = new Ledger(env)
-  const ready = await recordCarried(env, ledger, read, clock.now())
+  const opened = await openBatch(batch, env, clock)
+  if (!opened) return
+  const { ready, config, ledger } = opened
   const work = routeMessages(ready, config)
   const claimId = crypto.randomUUID()
   const due = await claimDue(ledger, work, claimId, clock.now())

@@ -1,13 +1,11 @@
-import type { RouterConfig } from '../config/schema'
-import { findSourceByName, loadConfig } from '../config/store'
+import { findSourceByName } from '../config/store'
 import { routeEvent, routeOf } from '../delivery/routing'
 import type { Bindings } from '../env'
 import { eventMeta } from '../ledger/event-meta'
-import { Ledger } from '../ledger/ledger'
 import type { DeadLetterEvent } from '../ledger/types'
 import type { Clock } from '../lib/clock'
 import { logWarn } from '../lib/log'
-import { readBatch, recordCarried, retryAfterOwnFault } from './batch'
+import { openBatch, retryAfterOwnFault } from './batch'
 import type { QueuedDeliveryMessage } from './message'
 
 /**
@@ -22,16 +20,9 @@ export async function consumeDeadLetters(
   env: Bindings,
   clock: Clock,
 ): Promise<void> {
-  const read = readBatch(batch)
-  let config: RouterConfig
-  try {
-    config = await loadConfig(env)
-  } catch {
-    retryAfterOwnFault(env, read, 'config_unavailable')
-    return
-  }
-  const ledger = new Ledger(env)
-  const ready = await recordCarried(env, ledger, read, clock.now())
+  const opened = await openBatch(batch, env, clock)
+  if (!opened) return
+  const { ready, config, ledger } = opened
   for (const message of ready) {
     const { body, queued } = message
     const source = findSourceByName(config, body.source)

@@ -1,12 +1,11 @@
-import { env } from 'cloudflare:workers'
-import { expect, it, vi } from 'vitest'
+import { expect, it } from 'vitest'
 import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
 import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, type LedgerRow, readDelivery } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId } from '../helpers/events'
-import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
+import { replayCaught } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
 
 function rowOf(id: string, destination: string): Promise<LedgerRow | undefined> {
@@ -40,17 +39,10 @@ it('delivers a replayed pair while another destination of the event is still ret
   clock.advance(60_000)
 
   // Catch the replay's message instead of letting the background consumer take it.
-  const queued = vi
-    .spyOn(env.DELIVERY_QUEUE, 'send')
-    .mockImplementation(async () => ({}) as QueueSendResponse)
-  const response = await routerFetch('/admin/replay', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
-    body: JSON.stringify({ deliveries: [{ source: source.name, messageId: id, destination: 'CrowdPower' }] }),
-  })
-  expect(await response.json()).toMatchObject({ replayed: 1 })
-  const replay = JSON.parse(String(queued.mock.calls[0]?.[0])) as DeliveryMessage
-  queued.mockRestore()
+  const caught = await replayCaught([{ source: source.name, messageId: id, destination: 'CrowdPower' }])
+  expect(caught.answer).toMatchObject({ replayed: 1 })
+  const replay = caught.queued
+  if (!replay) throw new Error('the replay queued nothing')
   expect(replay).toMatchObject({ only: ['CrowdPower'] })
 
   // The queue hands the consumer the original's retry and the replay together.

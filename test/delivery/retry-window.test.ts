@@ -1,13 +1,12 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { retryDelaySeconds } from '../../src/delivery/retry-policy'
 import { RETRY_WINDOW_MS } from '../../src/ledger/state'
 import { ManualClock } from '../../src/lib/clock'
-import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, type LedgerRow, readDelivery } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
-import { messageId } from '../helpers/events'
-import { ADMIN_TOKEN, putConfig, routerFetch } from '../helpers/router'
+import { identifyEvent, messageId } from '../helpers/events'
+import { putConfig, replayCaught } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
 
 describe('retry delays', () => {
@@ -29,18 +28,6 @@ describe('retry delays', () => {
   })
 })
 
-function identify(id: string): SegmentEvent {
-  const now = new Date().toISOString()
-  return {
-    type: 'identify',
-    messageId: id,
-    userId: `u-${id}`,
-    traits: { email: 'w@example.com' },
-    receivedAt: now,
-    timestamp: now,
-  }
-}
-
 function rowOf(id: string): Promise<LedgerRow | undefined> {
   return readDelivery(id)
 }
@@ -51,7 +38,11 @@ describe('the 4-hour retry window', () => {
     const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
     await tenant.fault('crowdpower', { status: 503 })
     const id = messageId('window')
-    const result = await consume({ source: source.name, ingestId: 'ingest-1', events: [identify(id)] })
+    const result = await consume({
+      source: source.name,
+      ingestId: 'ingest-1',
+      events: [identifyEvent(id, { email: 'w@example.com' })],
+    })
 
     expect(result.explicitAcks).toEqual([])
     expect(result.retryMessages).toHaveLength(1)
@@ -70,7 +61,7 @@ describe('the 4-hour retry window', () => {
     const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
     await tenant.fault('crowdpower', { status: 503 })
     const id = messageId('window')
-    const event = identify(id)
+    const event = identifyEvent(id, { email: 'w@example.com' })
     const message = { source: source.name, ingestId: 'ingest-2', events: [event] }
     const clock = new ManualClock(Date.now())
     await consume(message, { attempts: 1, clock })
@@ -86,19 +77,9 @@ describe('the 4-hour retry window', () => {
       attempts: 2,
     })
     // Kept for replay: a replay queues the event again (caught here, not delivered).
-    const queued = vi
-      .spyOn(env.DELIVERY_QUEUE, 'send')
-      .mockImplementation(async () => ({}) as QueueSendResponse)
-    const response = await routerFetch('/admin/replay', {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
-      body: JSON.stringify({
-        deliveries: [{ source: source.name, messageId: id, destination: 'CrowdPower' }],
-      }),
-    })
-    expect(await response.json()).toMatchObject({ replayed: 1 })
-    expect(JSON.parse(String(queued.mock.calls[0]?.[0]))).toMatchObject({ events: [{ messageId: id }] })
-    queued.mockRestore()
+    const replay = await replayCaught([{ source: source.name, messageId: id, destination: 'CrowdPower' }])
+    expect(replay.answer).toMatchObject({ replayed: 1 })
+    expect(replay.queued).toMatchObject({ events: [{ messageId: id }] })
     await tenant.clearFaults()
   })
 
@@ -107,7 +88,11 @@ describe('the 4-hour retry window', () => {
     const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
     await tenant.fault('crowdpower', { status: 500, count: 1 })
     const id = messageId('due')
-    const message = { source: source.name, ingestId: 'ingest-3', events: [identify(id)] }
+    const message = {
+      source: source.name,
+      ingestId: 'ingest-3',
+      events: [identifyEvent(id, { email: 'w@example.com' })],
+    }
     const clock = new ManualClock(Date.now())
     await consume(message, { attempts: 1, clock })
     const { next_attempt_at: due } = (await rowOf(id)) ?? {}
@@ -126,7 +111,11 @@ describe('the 4-hour retry window', () => {
     const source = await configureSource({ CrowdPower: crowdPower })
     await tenant.fault('crowdpower', { status: 503 })
     const id = messageId('removed')
-    const message = { source: source.name, ingestId: 'ingest-4', events: [identify(id)] }
+    const message = {
+      source: source.name,
+      ingestId: 'ingest-4',
+      events: [identifyEvent(id, { email: 'w@example.com' })],
+    }
     await consume(message)
     expect((await rowOf(id))?.status).toBe('retrying')
 

@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import type { SegmentEvent } from '../../src/segment/schema'
 import { basicAuth, routerFetch } from './router'
 
 let counter = 0
@@ -19,4 +20,17 @@ export async function sendBatch(writeKey: string, batch: Record<string, unknown>
   const body = (await response.json()) as { success: boolean; accepted?: number }
   expect(response.status, JSON.stringify(body)).toBe(200)
   expect(body.accepted ?? batch.length).toBe(batch.length)
+}
+
+/** An identify as the consumer takes it from the queue: stamped now, userId `u-<messageId>`. */
+export function identifyEvent(id: string, traits?: Record<string, unknown>): SegmentEvent {
+  const now = new Date().toISOString()
+  return {
+    type: 'identify',
+    messageId: id,
+    userId: `u-${id}`,
+    ...(traits && { traits }),
+    receivedAt: now,
+    timestamp: now,
+  }
 }

@@ -124,3 +124,32 @@ export function postJsonAsWeb(
 ): Promise<Response> {
   return postAsWeb(path, JSON.stringify(value), headers)
 }
+
+/**
+ * Catches what the Worker queues (continuations, replays) instead of letting
+ * the background consumer take it; `restore()` lets sends through again.
+ */
+export function catchQueueSends() {
+  const send = vi.spyOn(env.DELIVERY_QUEUE, 'send').mockImplementation(async () => ({}) as QueueSendResponse)
+  return {
+    messages: () => send.mock.calls.map(([body]) => JSON.parse(String(body)) as DeliveryMessage),
+    restore: () => send.mockRestore(),
+  }
+}
+
+/** Replays exact pairs through the admin API, catching the message it queues: the answer and that message. */
+export async function replayCaught(
+  pairs: { source: string; messageId: string; destination: string }[],
+): Promise<{ answer: unknown; queued: DeliveryMessage | undefined }> {
+  const sends = catchQueueSends()
+  try {
+    const response = await routerFetch('/admin/replay', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ deliveries: pairs }),
+    })
+    return { answer: await response.json(), queued: sends.messages()[0] }
+  } finally {
+    sends.restore()
+  }
+}

@@ -1,26 +1,12 @@
-import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
-import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, readDeliveries, waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
-import { messageId } from '../helpers/events'
+import { identifyEvent, messageId } from '../helpers/events'
 import { faultyLedger } from '../helpers/ledger-faults'
-import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
+import { ADMIN_TOKEN, catchQueueSends, routerFetch } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
-
-function identify(id: string): SegmentEvent {
-  const now = new Date().toISOString()
-  return {
-    type: 'identify',
-    messageId: id,
-    userId: `u-${id}`,
-    traits: { email: 'f@example.com' },
-    receivedAt: now,
-    timestamp: now,
-  }
-}
 
 /** A fresh source delivering to CrowdPower and Calixa (one partner request per identify at each). */
 async function twoPartners() {
@@ -31,7 +17,7 @@ async function twoPartners() {
   const message: DeliveryMessage = {
     source: source.name,
     ingestId: crypto.randomUUID(),
-    events: ids.map(identify),
+    events: ids.map((id) => identifyEvent(id, { email: 'f@example.com' })),
   }
   return { tenant, source, ids, message }
 }
@@ -42,15 +28,6 @@ async function expectEachOnce(tenant: SandboxTenant, ids: string[], partners = [
     partners.flatMap((partner) => ids.map((id) => [`${partner} u-${id}`, 1])),
   )
   expect(await tenant.acceptedCounts(ids.map((id) => `u-${id}`))).toEqual(expected)
-}
-
-/** Catches what the consumer queues (continuations, replays) instead of letting the background consumer take it. */
-function catchQueueSends() {
-  const send = vi.spyOn(env.DELIVERY_QUEUE, 'send').mockImplementation(async () => ({}) as QueueSendResponse)
-  return {
-    messages: () => send.mock.calls.map(([body]) => JSON.parse(String(body)) as DeliveryMessage),
-    restore: () => send.mockRestore(),
-  }
 }
 
 afterEach(() => {
@@ -150,7 +127,7 @@ describe('the ledger is down before anything is sent', () => {
     const message: DeliveryMessage = {
       source: source.name,
       ingestId: crypto.randomUUID(),
-      events: ids.map(identify),
+      events: ids.map((id) => identifyEvent(id, { email: 'f@example.com' })),
     }
     const shardDown = faultyLedger((_method, shard) => shard === 'shard-1')
 

@@ -4,19 +4,13 @@ import { expect, it } from 'vitest'
 import { Ledger } from '../../src/ledger/ledger'
 import { LedgerShards } from '../../src/ledger/shards'
 import { ManualClock } from '../../src/lib/clock'
-import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, readDeliveries } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
-import { messageId } from '../helpers/events'
+import { identifyEvent, messageId } from '../helpers/events'
 import { ADMIN_TOKEN, routerFetch } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
 
 const DAY = 24 * 60 * 60 * 1000
-
-function identify(id: string): SegmentEvent {
-  const now = new Date().toISOString()
-  return { type: 'identify', messageId: id, userId: `u-${id}`, receivedAt: now, timestamp: now }
-}
 
 /** Purges every shard, `batch` events at a time, until none has more; returns the calls each took. */
 async function purgeAll(
@@ -44,7 +38,7 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   const consumeAt = async (daysAgo: number, ids: string[]) => {
     const clock = new ManualClock(now - daysAgo * DAY)
     await consume(
-      { source: source.name, ingestId: crypto.randomUUID(), events: ids.map(identify) },
+      { source: source.name, ingestId: crypto.randomUUID(), events: ids.map((id) => identifyEvent(id)) },
       { clock },
     )
   }
@@ -93,7 +87,7 @@ it('schedules each shard its own purge alarm on first write, and the alarm runs 
   const tenant = new SandboxTenant()
   const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
   const id = messageId('alarm')
-  await consume({ source: source.name, ingestId: crypto.randomUUID(), events: [identify(id)] })
+  await consume({ source: source.name, ingestId: crypto.randomUUID(), events: [identifyEvent(id)] })
 
   const shards = new LedgerShards(env)
   const alarms = await Promise.all(
