@@ -4,7 +4,7 @@
  * /proc, so each run also says what one request costs in the runtime.
  */
 import autocannon from 'autocannon'
-import { cpuMs, machineCpuMs } from './procs'
+import { cpuMs } from './procs'
 
 export interface LoadSpec {
   label: string
@@ -36,8 +36,6 @@ export interface LoadResult {
   statusCodes: Record<string, number>
   /** CPU ms per request of each watched process during the run. */
   cpuMsPerRequest: Record<string, number>
-  /** Share of the machine's 2 cores busy during the run, all processes. */
-  machineBusy: number
 }
 
 function assertLoopback(url: string): void {
@@ -51,8 +49,6 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   assertLoopback(spec.url)
   const path = new URL(spec.url).pathname
   const before = Object.fromEntries(Object.entries(spec.pids).map(([name, pid]) => [name, cpuMs(pid)]))
-  const machineBefore = machineCpuMs()
-  const startedAt = Date.now()
   const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -60,8 +56,6 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     timeout: 10,
     requests: spec.bodies.map((body) => ({ method: 'POST', path, headers: spec.headers, body })),
   })
-  const elapsedMs = Date.now() - startedAt
-  const machineBusy = (machineCpuMs() - machineBefore) / (elapsedMs * 2)
   const requests = result.requests.total
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count]),
@@ -88,6 +82,5 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     timeouts: result.timeouts,
     statusCodes,
     cpuMsPerRequest,
-    machineBusy,
   }
 }

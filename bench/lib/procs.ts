@@ -51,22 +51,6 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND
 }
 
-/** Resident memory of a process in bytes (VmRSS) and its peak (VmHWM). */
-export function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (name: string) =>
-    Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
-}
-
-/** Total CPU of the whole machine (all processes), in ms, from /proc/stat. */
-export function machineCpuMs(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
-  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number)
-  const ticks = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND
-}
-
 /** TCP ports a process listens on (IPv4 and IPv6), from its socket fds and /proc/net/tcp*. */
 export function listeningPorts(pid: number): number[] {
   const inodes = new Set<string>()

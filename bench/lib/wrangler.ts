@@ -12,7 +12,7 @@
  * descendants, listing its listening TCP sockets (/proc/<pid>/fd ↔ /proc/net/tcp)
  * and probing each with `GET /health`.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { freePort } from '../../scripts/ports'
 import { commandLine, descendants, listeningPorts, type Spawned, start, stop } from './procs'
@@ -41,14 +41,15 @@ function runNode(args: string[], cwd: string, logFile: string): Promise<void> {
 }
 
 /**
- * Bundles the worker of `configPath` into `dir`/dist and copies its config (and the
- * router's migrations, when it has D1) beside it.
+ * Bundles the worker of `configPath` into `dir`/dist and copies `runConfig` (its
+ * own config unless given) beside it, to serve it with.
  */
 export async function buildWorker(
   name: string,
   configPath: string,
   dir: string,
   logFile: string,
+  runConfig = configPath,
 ): Promise<WorkerBuild> {
   mkdirSync(dir, { recursive: true })
   await runNode(
@@ -56,33 +57,8 @@ export async function buildWorker(
     ROOT,
     logFile,
   )
-  copyFileSync(configPath, join(dir, 'wrangler.toml'))
+  copyFileSync(runConfig, join(dir, 'wrangler.toml'))
   return { name, dir, script: join(dir, 'dist', 'index.js'), config: join(dir, 'wrangler.toml') }
-}
-
-/** Copies the router's migrations next to a build whose config says `migrations_dir = "migrations"`. */
-export function snapshotMigrations(build: WorkerBuild): void {
-  const source = join(ROOT, 'migrations')
-  if (existsSync(source)) cpSync(source, join(build.dir, 'migrations'), { recursive: true })
-}
-
-export async function applyMigrations(build: WorkerBuild, persistTo: string, logFile: string): Promise<void> {
-  await runNode(
-    [
-      WRANGLER,
-      'd1',
-      'migrations',
-      'apply',
-      'LEDGER',
-      '--local',
-      '--persist-to',
-      persistTo,
-      '-c',
-      build.config,
-    ],
-    build.dir,
-    logFile,
-  )
 }
 
 export interface DevWorker {
