@@ -60,7 +60,9 @@ async function post(url: string, body: string, headers: Record<string, string>):
   if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text.slice(0, 300)}`)
 }
 
+let statsPolls = 0
 async function admin<T>(router: DevWorker, path: string, init: RequestInit = {}): Promise<T> {
+  if (path.startsWith('/admin/stats')) statsPolls += 1
   const response = await fetch(`${router.socketUrl}${path}`, {
     ...init,
     headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...JSON_HEADERS },
@@ -264,11 +266,16 @@ log('delivery: warm-up')
 await deliverRound(200) // Crossing Minds' login, isolates and shards warm
 const requestsBefore = (await recorded(sandbox, 'deliver')).length
 const countsBefore = await counts()
+const pollsBefore = statsPolls
 const bytesBefore = await capacityBytes()
 const routerRounds = []
 for (let round = 0; round < ROUNDS; round += 1) routerRounds.push(await deliverRound(DELIVERY_EVENTS))
 const deliveredEvents = ROUNDS * DELIVERY_EVENTS
 const countsAfter = await counts()
+const polls = statsPolls - pollsBefore
+// What one stats poll costs, to take the bench's own polling out of the counts.
+await settledPairs(router, 'bench')
+const perPoll = await counts()
 const bytesPerEvent = ((await capacityBytes()) - bytesBefore) / deliveredEvents
 const deliverRequests = await recorded(sandbox, 'deliver')
 const requestsPerEvent = (deliverRequests.length - requestsBefore) / deliveredEvents
@@ -378,6 +385,7 @@ async function statsLatencyMs(): Promise<number> {
 const statsEmpty = await statsLatencyMs()
 log(`prefill: up to ${PREFILL_EVENTS} drop-only events, at most ${PREFILL_SECONDS} s`)
 const SEED_BATCH = 2500
+const SEED_WINDOW = Math.max(10_000, PREFILL_EVENTS / 10)
 const seedStart = Date.now()
 let seedPosted = 0
 let seeded = 0
@@ -399,7 +407,7 @@ const poster = Promise.all([seedBodies(), seedBodies()])
 while (true) {
   await sleep(2000)
   seeded = (await settledPairs(router, 'seed')) / DESTINATIONS
-  if (seeded - windowSeeded >= 50_000) {
+  if (seeded - windowSeeded >= SEED_WINDOW) {
     const cpu = cpuMs(router.workerPid)
     seedWindows.push({
       events: seeded - windowSeeded,
@@ -427,7 +435,11 @@ await floor.stop()
 await sandbox.close()
 
 // ——— report ———
-const delta = (key: string) => ((countsAfter[key] ?? 0) - (countsBefore[key] ?? 0)) / deliveredEvents
+const delta = (key: string) =>
+  ((countsAfter[key] ?? 0) -
+    (countsBefore[key] ?? 0) -
+    polls * ((perPoll[key] ?? 0) - (countsAfter[key] ?? 0))) /
+  deliveredEvents
 const messagesPerEvent = delta('queue.send') + delta('queue.sendBatch')
 const cpuMsPerEvent = (ingestCpu('router') + routerConsumer * DESTINATIONS * deliveredPerEvent) / 1000
 const retentionMonths = 30 / 30.44
@@ -513,7 +525,7 @@ const fullRatio = ratio(routerConsumerFull, routerConsumer)
 targets.push({
   target: `6. ledger cost per event, ${seeded.toLocaleString('en')} events pre-filled ÷ empty: drop-only events (ledger write only)`,
   ratio: r2(seedRatio),
-  figures: `${lastSeed?.cpuUsPerEvent.toFixed(0)} vs ${firstSeed?.cpuUsPerEvent.toFixed(0)} µs (last vs first 50k); pre-fill took ${seedSeconds.toFixed(0)} s`,
+  figures: `${lastSeed?.cpuUsPerEvent.toFixed(0)} vs ${firstSeed?.cpuUsPerEvent.toFixed(0)} µs per event (last vs first ${SEED_WINDOW / 1000}k seeded); pre-fill took ${seedSeconds.toFixed(0)} s`,
   goal: '≤ 1.2',
   met: seedRatio <= 1.2,
 })

@@ -43,14 +43,14 @@ function countedEnv(env: Bindings): Bindings {
         const value = Reflect.get(namespace, key)
         if (key !== 'get') return typeof value === 'function' ? value.bind(namespace) : value
         return (...args: unknown[]) => {
-          const stub = value.apply(namespace, args)
+          const stub = Reflect.apply(value, namespace, args)
           return new Proxy(stub, {
             get(target, method) {
               const call = Reflect.get(target, method)
               if (typeof call !== 'function') return call
               return (...callArgs: unknown[]) => {
                 count('do.requests')
-                return call.apply(target, callArgs)
+                return Reflect.apply(call, target, callArgs)
               }
             },
           })
@@ -60,13 +60,18 @@ function countedEnv(env: Bindings): Bindings {
   }
 }
 
-/** The ledger shard with its SQL counted: rows read and written, as Durable Objects bill them. */
+/**
+ * The ledger shard with its SQL counted: rows read and written, as Durable Objects
+ * bill them. The shard keeps its SqlStorage in `sql` (set in its constructor).
+ */
 export class LedgerShard extends RouterShard {
+  private readonly counts: Record<string, number> = {}
+
   constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
     const sql = ctx.storage.sql
-    const mine: Record<string, number> = {}
     const add = (name: string, n: number) => {
-      mine[name] = (mine[name] ?? 0) + n
+      this.counts[name] = (this.counts[name] ?? 0) + n
     }
     let last: SqlStorageCursor<Record<string, SqlStorageValue>> | undefined
     const settle = () => {
@@ -76,39 +81,19 @@ export class LedgerShard extends RouterShard {
       }
       last = undefined
     }
-    const countedSql = new Proxy(sql, {
+    const counted = new Proxy(sql, {
       get(target, key) {
-        if (key === 'exec') {
-          return (query: string, ...bindings: unknown[]) => {
-            settle() // the statement before has been read to its end by now
-            last = target.exec(query, ...bindings)
-            queueMicrotask(settle)
-            return last
-          }
+        if (key !== 'exec') return Reflect.get(target, key)
+        return (query: string, ...bindings: unknown[]) => {
+          settle() // the statement before has been read to its end by now
+          last = target.exec(query, ...bindings)
+          queueMicrotask(settle)
+          return last
         }
-        const value = Reflect.get(target, key)
-        return typeof value === 'function' ? value.bind(target) : value
       },
     })
-    const storage = new Proxy(ctx.storage, {
-      get(target, key) {
-        if (key === 'sql') return countedSql
-        const value = Reflect.get(target, key)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
-    const countedCtx = new Proxy(ctx, {
-      get(target, key) {
-        if (key === 'storage') return storage
-        const value = Reflect.get(target, key)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
-    super(countedCtx, env)
-    this.counts = mine
+    Object.assign(this, { sql: counted })
   }
-
-  private readonly counts: Record<string, number>
 
   benchCounts(): Record<string, number> {
     return this.counts
