@@ -43,7 +43,7 @@ function countedEnv(env: Bindings): Bindings {
         const value = Reflect.get(namespace, key)
         if (key !== 'get') return typeof value === 'function' ? value.bind(namespace) : value
         return (...args: unknown[]) => {
-          const stub = Reflect.apply(value, namespace, args)
+          const stub: DurableObjectStub = Reflect.apply(value, namespace, args)
           return new Proxy(stub, {
             get(target, method) {
               const call = Reflect.get(target, method)
