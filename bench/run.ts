@@ -135,14 +135,8 @@ const machine = {
 }
 log(`building (${machine.cpu}, node ${machine.node}, wrangler ${machine.wrangler})`)
 const [routerBuild, floorBuild] = await Promise.all([
-  buildWorker(
-    'router',
-    join(BENCH, 'router', 'wrangler.toml'),
-    join(RUN, 'router'),
-    LOG,
-    join(ROOT, 'wrangler.toml'),
-  ),
-  buildWorker('floor', join(BENCH, 'floor', 'wrangler.toml'), join(RUN, 'floor'), LOG),
+  buildWorker(join(BENCH, 'router', 'wrangler.toml'), join(RUN, 'router'), LOG, join(ROOT, 'wrangler.toml')),
+  buildWorker(join(BENCH, 'floor', 'wrangler.toml'), join(RUN, 'floor'), LOG),
 ])
 const sandbox = await startSandbox(0)
 const vars = (extra: Record<string, string> = {}) => ({ ADMIN_TOKEN, ...extra })
@@ -186,21 +180,16 @@ for (const via of ['socket', 'url'] as const) {
         const sides = round % 2 ? (['floor', 'router'] as const) : (['router', 'floor'] as const)
         for (const side of sides) {
           const worker = side === 'router' ? ingestRouter : floor
-          const result = await runLoad({
-            label: `${side} /v1/${shape.path} ${connections}c`,
+          const { eventsPerSecond, cpuUsPerEvent, failures } = await runLoad({
             url: `${via === 'socket' ? worker.socketUrl : worker.url}/v1/${shape.path}`,
             connections,
             durationSeconds: LOAD_SECONDS,
             bodies: shape.bodies,
             headers: { ...JSON_HEADERS, ...AUTH },
             eventsPerRequest: shape.events,
-            pids: { worker: worker.workerPid },
+            workerPid: worker.workerPid,
           })
-          row[side].push({
-            eventsPerSecond: result.eventsPerSecond,
-            cpuUsPerEvent: ((result.cpuMsPerRequest.worker ?? 0) * 1000) / shape.events,
-            non2xx: result.non2xx + result.errors + result.timeouts,
-          })
+          row[side].push({ eventsPerSecond, cpuUsPerEvent, non2xx: failures })
         }
       }
       ingest.push(row)
