@@ -289,7 +289,7 @@ const floorRounds = []
 for (let round = 0; round < ROUNDS; round += 1)
   floorRounds.push(await floorRound(DELIVERY_EVENTS, requestsPerEvent))
 const consumerUsPerPair = (total: number, ingestUs: number) =>
-  (total - ingestUs) / (DESTINATIONS * deliveredPerEvent)
+  (total - ingestUs) / deliveredPerEvent
 const routerConsumer = median(
   routerRounds.map((r) => consumerUsPerPair(r.cpuUsPerEvent, ingestCpu('router'))),
 )
@@ -430,7 +430,7 @@ const delta = (key: string) =>
     polls * ((perPoll[key] ?? 0) - (countsAfter[key] ?? 0))) /
   deliveredEvents
 const messagesPerEvent = delta('queue.send') + delta('queue.sendBatch')
-const cpuMsPerEvent = (ingestCpu('router') + routerConsumer * DESTINATIONS * deliveredPerEvent) / 1000
+const cpuMsPerEvent = (ingestCpu('router') + routerConsumer * deliveredPerEvent) / 1000
 const retentionMonths = 30 / 30.44
 const cost = costPerMillion({
   workerRequests: 1 / 20 + delta('worker.invocations'),

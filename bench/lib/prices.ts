@@ -34,7 +34,7 @@ export const PRICES = {
     source: 'developers.cloudflare.com/durable-objects/platform/pricing',
   },
   doStorage: {
-    usdPerMillion: 0.2 / 1e3,
+    usdPerMillion: 200, // $0.20 per GB-month = $200 per million MB-months
     unit: 'MB-months stored ($0.20 per GB-month)',
     source: 'developers.cloudflare.com/durable-objects/platform/pricing',
   },
