@@ -288,8 +288,7 @@ await floorRound(200, requestsPerEvent) // warm
 const floorRounds = []
 for (let round = 0; round < ROUNDS; round += 1)
   floorRounds.push(await floorRound(DELIVERY_EVENTS, requestsPerEvent))
-const consumerUsPerPair = (total: number, ingestUs: number) =>
-  (total - ingestUs) / deliveredPerEvent
+const consumerUsPerPair = (total: number, ingestUs: number) => (total - ingestUs) / deliveredPerEvent
 const routerConsumer = median(
   routerRounds.map((r) => consumerUsPerPair(r.cpuUsPerEvent, ingestCpu('router'))),
 )
