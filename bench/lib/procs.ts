@@ -1,32 +1,32 @@
 /**
- * Processes the benchmark starts, and what it reads about them from /proc: CPU
- * time, memory, listening sockets. Every child is tracked and stopped on exit,
- * whatever way the run ends.
+ * Processes the bench starts, and what it reads about them from /proc (CPU time,
+ * listening sockets). Every child is tracked and killed on exit, however the run ends.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
-const CLOCK_TICKS_PER_SECOND = 100
 const children = new Set<ChildProcess>()
-
-/** Every descendant pid of `pid` (children first), read from /proc. */
-export function descendants(pid: number): number[] {
-  const parents = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      const list = parents.get(ppid) ?? []
-      list.push(Number(entry))
-      parents.set(ppid, list)
-    } catch {
-      // exited while we looked
-    }
+const read = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return '' // exited while we looked
   }
+}
+/** Fields of /proc/<pid>/stat after the command name: state(0) ppid(1) … utime(11) stime(12). */
+const statFields = (pid: number | string) => {
+  const stat = read(`/proc/${pid}/stat`)
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/** Every descendant pid of `pid`, read from /proc. */
+export function descendants(pid: number): number[] {
+  const pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))
+  const parentOf = new Map(pids.map((entry) => [Number(entry), Number(statFields(entry)[1])]))
   const found: number[] = []
   const visit = (parent: number) => {
-    for (const child of parents.get(parent) ?? []) {
+    for (const [child, ppid] of parentOf) {
+      if (ppid !== parent || found.includes(child)) continue
       found.push(child)
       visit(child)
     }
@@ -35,70 +35,30 @@ export function descendants(pid: number): number[] {
   return found
 }
 
-export function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
-  } catch {
-    return ''
-  }
-}
+export const commandLine = (pid: number) => read(`/proc/${pid}/cmdline`).replaceAll('\0', ' ')
 
-/** User + system CPU of a process (all its threads), in ms. */
+/** User + system CPU of a process (all its threads), in ms (100 clock ticks a second). */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // After the comm field: state(0) ppid(1) … utime(11) stime(12).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND
+  const fields = statFields(pid)
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
-/** Resident memory of a process in bytes (VmRSS) and its peak (VmHWM). */
-export function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (name: string) =>
-    Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
-}
-
-/** Total CPU of the whole machine (all processes), in ms, from /proc/stat. */
-export function machineCpuMs(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
-  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number)
-  const ticks = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND
-}
-
-/** TCP ports a process listens on (IPv4 and IPv6), from its socket fds and /proc/net/tcp*. */
+/** TCP ports a process listens on, from its socket fds and /proc/net/tcp{,6}. */
 export function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>()
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`).map((fd) => {
       try {
-        const target = readlinkSync(`/proc/${pid}/fd/${fd}`)
-        const match = target.match(/^socket:\[(\d+)\]$/)
-        if (match?.[1]) inodes.add(match[1])
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/)?.[1]
       } catch {
-        // closed meanwhile
+        return undefined
       }
-    }
-  } catch {
-    return []
-  }
-  const ports: number[] = []
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = ''
-    try {
-      text = readFileSync(table, 'utf8')
-    } catch {
-      continue
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const columns = line.trim().split(/\s+/)
-      // local_address(1) … st(3) … inode(9); 0A = LISTEN
-      if (columns[3] !== '0A' || !columns[9] || !inodes.has(columns[9])) continue
-      ports.push(Number.parseInt(columns[1]?.split(':')[1] ?? '0', 16))
-    }
-  }
-  return ports
+    }),
+  )
+  return [read('/proc/net/tcp'), read('/proc/net/tcp6')]
+    .flatMap((table) => table.split('\n').slice(1))
+    .map((line) => line.trim().split(/\s+/)) // local_address(1) st(3) inode(9); 0A = LISTEN
+    .filter((columns) => columns[3] === '0A' && inodes.has(columns[9]))
+    .map((columns) => Number.parseInt(columns[1]?.split(':')[1] ?? '0', 16))
 }
 
 export interface Spawned {
@@ -114,59 +74,42 @@ export function start(
   options: { cwd: string; logFile: string; env?: Record<string, string> },
 ): Spawned {
   const log = createWriteStream(options.logFile, { flags: 'a' })
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  })
-  child.stdout?.pipe(log)
-  child.stderr?.pipe(log)
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env } })
+  child.stdout.pipe(log)
+  child.stderr.pipe(log)
   children.add(child)
+  if (child.pid === undefined) throw new Error(`could not start ${command}`)
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       children.delete(child)
       resolve(code)
     }),
   )
-  if (child.pid === undefined) throw new Error(`could not start ${command}`)
   return { child, pid: child.pid, exited }
 }
 
-function signalTree(pid: number, signal: NodeJS.Signals): void {
-  for (const target of [...descendants(pid).reverse(), pid]) {
+function kill(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
     try {
-      process.kill(target, signal)
+      process.kill(pid, signal)
     } catch {
       // already gone
     }
   }
 }
 
-/** SIGINT (wrangler's own clean shutdown), then SIGKILL for anything of its tree still alive after `graceMs`. */
+/** SIGINT (wrangler's clean shutdown), then SIGKILL for anything of its tree still alive after `graceMs`. */
 export async function stop(spawned: Spawned, graceMs = 8000): Promise<void> {
   const tree = [...descendants(spawned.pid), spawned.pid]
-  try {
-    process.kill(spawned.pid, 'SIGINT')
-  } catch {
-    // already gone
-  }
-  await Promise.race([spawned.exited, new Promise((resolve) => setTimeout(resolve, graceMs))])
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-  for (const pid of tree) if (alive(pid)) signalTree(pid, 'SIGKILL')
+  kill([spawned.pid], 'SIGINT')
+  await Promise.race([spawned.exited, sleep(graceMs)])
+  kill(tree, 'SIGKILL')
 }
 
 /** Last resort on exit: no child of this run survives it. */
 export function killAllChildren(): void {
-  for (const child of children) if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL')
+  for (const child of children)
+    if (child.pid !== undefined) kill([...descendants(child.pid), child.pid], 'SIGKILL')
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

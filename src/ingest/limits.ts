@@ -29,14 +29,3 @@ export const BATCH_LIMIT_NAME = '2,500 events per batch'
 export const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
 export const WEBHOOK_LIMIT_NAME = '5 MB per webhook request'
 export const MAX_WEBHOOK_EVENTS = 4_000
-
-/**
- * True when every string a JSON text holds, keys included, is written in JSON as its
- * characters between quotes, one byte each: the text is ASCII (as many UTF-8 bytes as
- * characters) and has no backslash, so no escape (a `"` inside a string needs one, and
- * raw control characters are not JSON). Two cheap checks of a request's text then spare
- * `measureJson` a test of each of its strings.
- */
-export function holdsOnlyPlainStrings(jsonText: string, utf8Bytes: number): boolean {
-  return utf8Bytes === jsonText.length && !jsonText.includes('\\')
-}

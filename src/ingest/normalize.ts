@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type InputIssue, toInputIssues } from '../lib/errors'
-import {
-  canonicalIsoMilliseconds,
-  EARLIEST_ISO_MS,
-  isoFromMilliseconds,
-  LATEST_ISO_MS,
-} from '../lib/iso-time'
-import { IsolateCache } from '../lib/isolate-cache'
-import { jsonStringBytes, measureJson, TOO_DEEP } from '../lib/json-size'
+import { measureJson, TOO_DEEP } from '../lib/json-size'
 import { isPlainObject } from '../lib/objects'
 import { parseSegmentEvent, type SegmentEvent } from '../segment/schema'
 import { DEPTH_LIMIT_NAME, EVENT_LIMIT_NAME, MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits'
@@ -33,18 +26,13 @@ export interface NormalizeOptions {
   times: 'tracking' | 'processed'
   /** Where issues are reported: `batch.3`, `0`, or `` for a lone event. */
   path: string
-  /** The request's JSON text `holdsOnlyPlainStrings`: sizes are measured without testing each string. */
-  plainStrings?: boolean
   defaults?: BatchDefaults
 }
 
 export type Outcome =
-  /** `bytes`: an upper bound of the event's JSON size (UTF-8), for packing queue messages without serialising again. */
+  /** `bytes`: the queued event's JSON size (UTF-8), for packing queue messages without serialising again. */
   | { ok: true; event: SegmentEvent; bytes: number }
   | { ok: false; tooLarge: boolean; messageId?: string; issues: InputIssue[] }
-
-/** Numeric ids become strings (two quotes each): userId, anonymousId, groupId, previousId. */
-const COERCED_ID_BYTES = 4 * 2
 
 /**
  * Turns one raw item into the event we queue, as Segment's servers would:
@@ -58,7 +46,7 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
 
   // Measured before our own stamps, as the client libraries measure, so whatever
   // they let through passes; the merged batch context counts because it is queued.
-  const bytes = measureJson(merged, MAX_EVENT_DEPTH, options.plainStrings)
+  const bytes = measureJson(merged, MAX_EVENT_DEPTH)
   if (bytes === TOO_DEEP) {
     const message = `the event exceeds the limit of ${DEPTH_LIMIT_NAME}`
     return {
@@ -98,8 +86,7 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
     event.messageId = messageId
     event.receivedAt = receivedAt
     event.timestamp = timestamp
-    const added = stampBytes(messageId, receivedAt, timestamp, undefined, undefined)
-    return { ok: true, event, bytes: bytes + added }
+    return { ok: true, event, bytes: measureJson(event, MAX_EVENT_DEPTH) }
   }
 
   // A client's `timestamp` is when the event happened by its own clock: Segment calls that originalTimestamp.
@@ -111,28 +98,7 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
   event.timestamp = timestamp
   if (originalTimestamp !== undefined) event.originalTimestamp = originalTimestamp
   if (sentAt !== undefined) event.sentAt = sentAt
-  const added = stampBytes(messageId, options.now, timestamp, originalTimestamp, sentAt)
-  return { ok: true, event, bytes: bytes + added }
-}
-
-/**
- * What the stamps can add to the measured JSON: each `"key":"value",` in full (a
- * stamp that replaces a field the client sent is counted twice), plus the coerced ids.
- * The times are ISO-8601 strings the schema checked or we wrote, ASCII without
- * escapes: their length plus the quotes.
- */
-function stampBytes(
-  messageId: string,
-  receivedAt: string,
-  timestamp: string,
-  originalTimestamp: string | undefined,
-  sentAt: string | undefined,
-): number {
-  let total = COERCED_ID_BYTES + jsonStringBytes(messageId) + 13 + receivedAt.length + 2 + 14
-  total += timestamp.length + 2 + 13
-  if (originalTimestamp !== undefined) total += originalTimestamp.length + 2 + 21
-  if (sentAt !== undefined) total += sentAt.length + 2 + 10
-  return total
+  return { ok: true, event, bytes: measureJson(event, MAX_EVENT_DEPTH) }
 }
 
 function withoutWriteKey(item: JsonRecord): JsonRecord {
@@ -170,17 +136,9 @@ function derivedMessageId(source: string, sentAt: string | undefined, item: unkn
   return `rtr-${digest}`
 }
 
-/** receivedAt and sentAt are the same strings for every event of a request: parsed once. */
-const requestTimes = new IsolateCache<string, number>(64)
-
-function parseRequestTime(iso: string): number {
-  let ms = requestTimes.get(iso)
-  if (ms === undefined) {
-    ms = Date.parse(iso)
-    requestTimes.set(iso, ms)
-  }
-  return ms
-}
+/** The instants `toISOString` writes with a four-digit year: 0000-01-01 to 9999-12-31. */
+const EARLIEST_ISO_MS = -62_167_219_200_000
+const LATEST_ISO_MS = 253_402_300_799_999
 
 /**
  * Segment's clock-skew correction: `receivedAt − (sentAt − originalTimestamp)`.
@@ -195,9 +153,8 @@ function correctedTimestamp(
 ): string {
   if (originalTimestamp === undefined) return receivedAt
   if (sentAt === undefined) return originalTimestamp
-  const happenedAt = canonicalIsoMilliseconds(originalTimestamp) ?? Date.parse(originalTimestamp)
-  const ms = parseRequestTime(receivedAt) - (parseRequestTime(sentAt) - happenedAt)
+  const ms = Date.parse(receivedAt) - (Date.parse(sentAt) - Date.parse(originalTimestamp))
   // Valid by the schema's pattern yet unparsable here (e.g. a `+05` offset), or pushed out of range by a spoofed clock.
   if (!Number.isFinite(ms) || ms < EARLIEST_ISO_MS || ms > LATEST_ISO_MS) return originalTimestamp
-  return isoFromMilliseconds(ms)
+  return new Date(ms).toISOString()
 }

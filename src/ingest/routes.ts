@@ -7,13 +7,7 @@ import { isPlainObject } from '../lib/objects'
 import { type CallType, IntegrationsSchema, IsoDate, JsonObject } from '../segment/schema'
 import { queueAndAnswer } from './accept'
 import { browserSettingsRoutes } from './browser-settings'
-import {
-  BATCH_LIMIT_NAME,
-  holdsOnlyPlainStrings,
-  MAX_BATCH_EVENTS,
-  MAX_REQUEST_BYTES,
-  REQUEST_LIMIT_NAME,
-} from './limits'
+import { BATCH_LIMIT_NAME, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, REQUEST_LIMIT_NAME } from './limits'
 import { normalizeEvent } from './normalize'
 import { handleWebhook } from './webhook'
 import { sourceFromBody, sourceFromHeader } from './write-key'
@@ -58,12 +52,11 @@ async function readTrackingRequest(c: Context<AppEnv>) {
   const text = decodeBodyText(bytes)
   const body = parseJsonText(text)
   const source = fromHeader ?? (await sourceFromBody(c.env, body))
-  const plainStrings = holdsOnlyPlainStrings(text, bytes.byteLength)
-  return { body, source, now: new Date().toISOString(), plainStrings }
+  return { body, source, now: new Date().toISOString() }
 }
 
 async function handleBatch(c: Context<AppEnv>): Promise<Response> {
-  const { body, source, now, plainStrings } = await readTrackingRequest(c)
+  const { body, source, now } = await readTrackingRequest(c)
   const envelope = v.safeParse(BatchEnvelopeSchema, body)
   if (!envelope.success) {
     throw new RouterError(400, 'invalid_batch', 'the batch is invalid', toInputIssues(envelope.issues))
@@ -77,14 +70,13 @@ async function handleBatch(c: Context<AppEnv>): Promise<Response> {
       times: 'tracking',
       path: `batch.${index}`,
       defaults,
-      plainStrings,
     }),
   )
   return queueAndAnswer(c, source.name, outcomes, 'list')
 }
 
 async function handleSingle(c: Context<AppEnv>, type: CallType): Promise<Response> {
-  const { body, source, now, plainStrings } = await readTrackingRequest(c)
+  const { body, source, now } = await readTrackingRequest(c)
   // The path names the call; a body `type` that disagrees would only be a client bug.
   const item = isPlainObject(body) ? { ...body, type } : body
   const outcome = normalizeEvent(item, {
@@ -92,7 +84,6 @@ async function handleSingle(c: Context<AppEnv>, type: CallType): Promise<Respons
     now,
     times: 'tracking',
     path: '',
-    plainStrings,
   })
   return queueAndAnswer(c, source.name, [outcome], 'single')
 }

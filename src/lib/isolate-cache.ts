@@ -16,8 +16,6 @@
  * | Crossing Minds declared properties per database | destinations/crossing-minds/declared-properties.ts | same | declared properties |
  * | partner auth headers per settings object | destinations/{crisp,crowdpower}/client.ts, calixa/client.ts (memoizeByObject) | settings object | weak |
  * | converted trait keys and type names | destinations/shared/keys.ts, crisp and crossing-minds mapping (memoizeString) | string | 2,048 each |
- * | request times parsed once per request | ingest/normalize.ts | ISO string | 64 |
- * | UTF-8 sizes of JSON keys | ingest/limits.ts (memoizeString) | key | 2,048 |
  */
 
 /** A Map kept for the life of an isolate; with `maxEntries`, cleared when full so hostile keys cannot grow it. */

@@ -1,4 +1,3 @@
-import { memoizeString } from './memo'
 import { jsonBytes } from './utf8'
 
 /**
@@ -10,12 +9,9 @@ import { jsonBytes } from './utf8'
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
 
 /** UTF-8 size of a string once JSON-encoded (quotes and escapes included). */
-export function jsonStringBytes(value: string): number {
+function jsonStringBytes(value: string): number {
   return PLAIN.test(value) ? value.length + 2 : jsonBytes(JSON.stringify(value))
 }
-
-/** Keys repeat from event to event (`type`, `userId`, trait names): their sizes are cached. */
-const keyBytes = memoizeString(jsonStringBytes)
 
 /** True when a parsed JSON value nests more than `max` objects or arrays deep. Never recurses past `max`. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
@@ -30,18 +26,17 @@ export const TOO_DEEP = -1
  * TOO_DEEP when it nests more than `maxDepth` objects or arrays. One walk does
  * both limit checks without building the JSON text, and never recurses past
  * `maxDepth`. Values JSON cannot hold (undefined, functions) are skipped in
- * objects and count as `null` in arrays, as JSON.stringify does. With
- * `plainStrings` (the value came from a text src/ingest/limits.ts `holdsOnlyPlainStrings` passed),
- * a string's size is its length plus the quotes.
+ * objects and count as `null` in arrays, as JSON.stringify does.
+ * Kept for speed: JSON.stringify + UTF-8 length (twice: limit, then packing) plus a depth walk cost ~8 µs more per event, ~10 % of ingest CPU (bench/micro.ts).
  */
-export function measureJson(value: unknown, maxDepth: number, plainStrings = false): number {
-  return measure(value, 1, maxDepth, plainStrings)
+export function measureJson(value: unknown, maxDepth: number): number {
+  return measure(value, 1, maxDepth)
 }
 
-function measure(value: unknown, depth: number, max: number, plain: boolean): number {
+function measure(value: unknown, depth: number, max: number): number {
   switch (typeof value) {
     case 'string':
-      return plain ? value.length + 2 : jsonStringBytes(value)
+      return jsonStringBytes(value)
     case 'number':
       // JSON writes finite numbers as String does, and the others as null.
       return Number.isFinite(value) ? String(value).length : 4
@@ -57,7 +52,7 @@ function measure(value: unknown, depth: number, max: number, plain: boolean): nu
   if (Array.isArray(value)) {
     let total = value.length === 0 ? 2 : value.length + 1 // brackets and commas
     for (const item of value) {
-      const size = measure(item, depth + 1, max, plain)
+      const size = measure(item, depth + 1, max)
       if (size === TOO_DEEP) return TOO_DEEP
       total += size
     }
@@ -69,9 +64,9 @@ function measure(value: unknown, depth: number, max: number, plain: boolean): nu
   for (const key in record) {
     const item = record[key]
     if (item === undefined || typeof item === 'function') continue
-    const size = measure(item, depth + 1, max, plain)
+    const size = measure(item, depth + 1, max)
     if (size === TOO_DEEP) return TOO_DEEP
-    total += (plain ? key.length + 2 : keyBytes(key)) + 1 + size + 1 // "key":value and , or }
+    total += jsonStringBytes(key) + 1 + size + 1 // "key":value and , or }
     members += 1
   }
   return members === 0 ? 2 : total

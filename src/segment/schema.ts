@@ -138,35 +138,9 @@ const SegmentEventSchema = v.pipe(
   ),
 )
 
-/**
- * Each call's schema by its `type`: a lookup instead of the variant's scan of
- * every option, on every event. The variant still answers any other `type`.
- */
-const SCHEMA_OF_TYPE = new Map<unknown, v.GenericSchema>(
-  CALL_SCHEMAS.map((schema) => [
-    schema.entries.type.literal,
-    v.pipe(
-      schema,
-      v.forward(
-        v.check((event) => namesSomeone(event), SOMEONE_REQUIRED),
-        ['userId'],
-      ),
-    ),
-  ]),
-)
-
-export type ParsedSegmentEvent =
-  | { success: true; output: SegmentEventInput }
-  | { success: false; issues: readonly v.BaseIssue<unknown>[] }
-
-/** Validates one Segment call, with the same output and issues as `SegmentEventSchema`. */
-export function parseSegmentEvent(input: unknown): ParsedSegmentEvent {
-  const type =
-    typeof input === 'object' && input !== null ? (input as WhoFields & { type?: unknown }).type : undefined
-  const schema = SCHEMA_OF_TYPE.get(type)
-  if (schema === undefined) return v.safeParse(SegmentEventSchema, input)
-  // The lookup's schema is the variant's own option for this type: its output is a SegmentEventInput.
-  return v.safeParse(schema, input) as ParsedSegmentEvent
+/** Validates one Segment call. */
+export function parseSegmentEvent(input: unknown) {
+  return v.safeParse(SegmentEventSchema, input)
 }
 
 export type SegmentEventInput = v.InferOutput<typeof SegmentEventSchema>

@@ -35,7 +35,7 @@ it('sends a request that fits in one message as one `send` of its JSON text', as
   expect(request.contentType).toBe('text')
   expect(bytes(request.body)).toBeLessThanOrEqual(120_000)
   const [message] = queue.messages()
-  expect(message).toMatchObject({ source: 'web', ingestId: expect.stringMatching(/^[0-9a-f-]{36}$/) })
+  expect(message).toMatchObject({ source: 'web', ingestId: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) })
   expect(message?.events.map((event) => event.event)).toEqual(smallBatch.batch.map((item) => item.event))
 })
 
@@ -82,7 +82,7 @@ it('gives each request its own ingestId', async () => {
   await post(body)
   await post(body)
   const [first, second] = queue.messages()
-  expect(first?.ingestId).toMatch(/^[0-9a-f-]{36}$/)
+  expect(first?.ingestId).toMatch(/^[A-Za-z0-9_-]{16}$/)
   expect(second?.ingestId).not.toBe(first?.ingestId)
 })
 

@@ -1,5 +1,4 @@
 /** Value conversions partners need for Segment traits and properties. */
-import { canonicalIsoMilliseconds } from '../../lib/iso-time'
 import { isPlainObject } from '../../lib/objects'
 
 /** A value every partner's flat key/value store accepts. */
@@ -44,8 +43,6 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
 function isoMilliseconds(value: unknown): number | undefined {
   // `YYYY-` starts every ISO date: most values fail here, before the regex.
   if (typeof value !== 'string' || value.length < 10 || value.charCodeAt(4) !== 45) return undefined
-  const canonical = canonicalIsoMilliseconds(value)
-  if (canonical !== undefined) return canonical
   if (!ISO_DATE.test(value)) return undefined
   const ms = Date.parse(value)
   return Number.isNaN(ms) ? undefined : ms

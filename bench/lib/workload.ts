@@ -1,0 +1,103 @@
+/**
+ * The events the bench sends: a deterministic mix of what a B2B SaaS source
+ * sends (identify, ecommerce and product tracks, page, group), each about as
+ * large as analytics.js makes them (context with library, page, userAgent, ip).
+ */
+const NAMES = ['Order Completed', 'Product Viewed', 'Signed Up', 'Feature Used', 'Trial Started']
+const PLANS = ['free', 'team', 'business', 'enterprise']
+
+function context(n: number) {
+  return {
+    library: { name: 'analytics.js', version: '5.2.0' },
+    page: { path: `/app/p/${n % 50}`, url: `https://app.example.com/app/p/${n % 50}`, title: 'App' },
+    userAgent:
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15',
+    ip: `10.0.${n % 250}.${(n * 7) % 250}`,
+    locale: 'en-US',
+  }
+}
+
+/** Event number `n` of run `run`: its messageId and userId are unique to both. */
+export function event(run: string, n: number, sentAt: string): Record<string, unknown> {
+  const userId = `${run}-user-${n % 400}`
+  const base = {
+    messageId: `${run}-${n}`,
+    anonymousId: `anon-${n % 997}`,
+    timestamp: new Date(Date.parse(sentAt) - 1500).toISOString(),
+    context: context(n),
+  }
+  switch (n % 5) {
+    case 0:
+      return {
+        ...base,
+        type: 'identify',
+        userId,
+        traits: {
+          email: `${userId}@example.com`,
+          name: `User ${n % 400}`,
+          plan: PLANS[n % 4],
+          company: 'Acme',
+        },
+      }
+    case 1:
+      return {
+        ...base,
+        type: 'track',
+        userId,
+        event: 'Order Completed',
+        properties: {
+          order_id: `o-${n}`,
+          revenue: 42.5,
+          currency: 'USD',
+          products: [{ product_id: `p-${n % 30}`, sku: `SKU-${n % 30}`, price: 21.25, quantity: 2 }],
+        },
+      }
+    case 2:
+      return {
+        ...base,
+        type: 'track',
+        userId,
+        event: NAMES[(n >> 1) % NAMES.length],
+        properties: { product_id: `p-${n % 30}`, plan: PLANS[n % 4], seats: n % 20 },
+      }
+    case 3:
+      return {
+        ...base,
+        type: 'page',
+        userId,
+        name: 'Pricing',
+        properties: { path: '/pricing', referrer: '' },
+      }
+    default:
+      return {
+        ...base,
+        type: 'group',
+        userId,
+        groupId: `org-${n % 40}`,
+        traits: { name: 'Acme', plan: 'team' },
+      }
+  }
+}
+
+/** `/v1/batch` bodies of `size` events each, numbered from `from`. */
+export function batches(run: string, from: number, count: number, size: number): string[] {
+  const sentAt = new Date().toISOString()
+  return Array.from({ length: count }, (_, b) =>
+    JSON.stringify({
+      batch: Array.from({ length: size }, (_, i) => event(run, from + b * size + i, sentAt)),
+      sentAt,
+    }),
+  )
+}
+
+/** Drop-only events for pre-filling the ledger: every destination switched off by `integrations`. */
+export function dropBatch(run: string, from: number, size: number): string {
+  const batch = Array.from({ length: size }, (_, i) => ({
+    type: 'track',
+    event: 'Seeded',
+    userId: `seed-${(from + i) % 5000}`,
+    messageId: `${run}-${from + i}`,
+    integrations: { All: false },
+  }))
+  return JSON.stringify({ batch })
+}

@@ -1,0 +1,125 @@
+/**
+ * The router as the bench serves it: the Worker's own entry point (src/index.ts)
+ * with counters on its bindings, for the cost table. `BENCH_CONSUMER=ack` makes the
+ * queue handler only ack (the ingest runs, where the floor's consumer also only acks);
+ * otherwise it is the real handler. `GET /__bench/counts` answers the counts.
+ * The counters add an increment per binding call and per SQL statement.
+ */
+import type { Bindings } from '../../src/env'
+import router, { LedgerShard as RouterShard } from '../../src/index'
+import type { QueuedDeliveryMessage } from '../../src/queue/message'
+
+type BenchBindings = Bindings & { BENCH_CONSUMER?: string }
+const counts: Record<string, number> = {}
+const count = (name: string, n = 1) => {
+  counts[name] = (counts[name] ?? 0) + n
+}
+
+/** Counts calls of the named methods of a binding. */
+function counted<T extends object>(target: T, prefix: string, methods: readonly string[]): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value = Reflect.get(object, key)
+      if (typeof value !== 'function') return value
+      if (typeof key === 'string' && methods.includes(key)) {
+        return (...args: unknown[]) => {
+          count(`${prefix}.${key}`, key === 'sendBatch' ? (args[0] as unknown[]).length : 1)
+          return value.apply(object, args)
+        }
+      }
+      return value.bind(object)
+    },
+  })
+}
+
+function countedEnv(env: Bindings): Bindings {
+  return {
+    ...env,
+    CONFIG: counted(env.CONFIG, 'kv', ['get', 'put', 'delete', 'list']),
+    PARTNER_STATE: counted(env.PARTNER_STATE, 'kv', ['get', 'put', 'delete', 'list']),
+    DELIVERY_QUEUE: counted(env.DELIVERY_QUEUE, 'queue', ['send', 'sendBatch']),
+    LEDGER: new Proxy(env.LEDGER, {
+      get(namespace, key) {
+        const value = Reflect.get(namespace, key)
+        if (key !== 'get') return typeof value === 'function' ? value.bind(namespace) : value
+        return (...args: unknown[]) => {
+          const stub: DurableObjectStub = Reflect.apply(value, namespace, args)
+          return new Proxy(stub, {
+            get(target, method) {
+              const call = Reflect.get(target, method)
+              if (typeof call !== 'function') return call
+              return (...callArgs: unknown[]) => {
+                count('do.requests')
+                return Reflect.apply(call, target, callArgs)
+              }
+            },
+          })
+        }
+      },
+    }),
+  }
+}
+
+/**
+ * The ledger shard with its SQL counted: rows read and written, as Durable Objects
+ * bill them. The shard keeps its SqlStorage in `sql` (set in its constructor).
+ */
+export class LedgerShard extends RouterShard {
+  private readonly counts: Record<string, number> = {}
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
+    const sql = ctx.storage.sql
+    const add = (name: string, n: number) => {
+      this.counts[name] = (this.counts[name] ?? 0) + n
+    }
+    let last: SqlStorageCursor<Record<string, SqlStorageValue>> | undefined
+    const settle = () => {
+      if (last) {
+        add('sql.rowsRead', last.rowsRead)
+        add('sql.rowsWritten', last.rowsWritten)
+      }
+      last = undefined
+    }
+    const counted = new Proxy(sql, {
+      get(target, key) {
+        if (key !== 'exec') return Reflect.get(target, key)
+        return (query: string, ...bindings: unknown[]) => {
+          settle() // the statement before has been read to its end by now
+          last = target.exec(query, ...bindings)
+          queueMicrotask(settle)
+          return last
+        }
+      },
+    })
+    Object.assign(this, { sql: counted })
+  }
+
+  benchCounts(): Record<string, number> {
+    return this.counts
+  }
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    if (new URL(request.url).pathname === '/__bench/counts') {
+      const shards = Number(env.LEDGER_SHARDS)
+      const sql: Record<string, number> = {}
+      for (let index = 0; index < shards; index += 1) {
+        const stub = env.LEDGER.get(env.LEDGER.idFromName(`shard-${index}`)) as unknown as {
+          benchCounts(): Promise<Record<string, number>>
+        }
+        for (const [key, value] of Object.entries(await stub.benchCounts()))
+          sql[key] = (sql[key] ?? 0) + value
+      }
+      return Response.json({ ...counts, ...sql })
+    }
+    return router.fetch(request, countedEnv(env), ctx)
+  },
+  queue(batch, env) {
+    if (env.BENCH_CONSUMER === 'ack') return batch.ackAll()
+    count('queue.read', batch.messages.length)
+    count('worker.invocations')
+    return router.queue(batch, countedEnv(env))
+  },
+} satisfies ExportedHandler<BenchBindings, QueuedDeliveryMessage>
