@@ -171,10 +171,11 @@ export class LedgerShard extends DurableObject<Bindings> {
   }
 
   /**
-   * Decides, for each event, which pairs the consumer attempts now. Routing drops
-   * are written here; due pairs are only leased (in memory) until their outcome
-   * is recorded, so a concurrent copy of the same messageId is told it is a
-   * duplicate (another owner) or busy (the same owner, e.g. a replay racing).
+   * Decides, for each event, which pairs the consumer attempts now. Due pairs are
+   * only leased (in memory) until their outcome is recorded, so a concurrent copy
+   * of the same messageId is told it is a duplicate (another owner) or busy (the
+   * same owner, e.g. a replay racing). Routing drops are written here when the
+   * event has nothing to attempt, else handed back to be recorded with the outcomes.
    */
   async claim(request: ClaimRequest): Promise<EventClaim[]> {
     await this.scheduleRetention()
@@ -246,7 +247,8 @@ export class LedgerShard extends DurableObject<Bindings> {
       if (route.drop) changed[route.destination] = droppedState(event.owner, previous, now, route.drop)
       else due.push({ destination: route.destination, previous: previous ?? null })
     }
-    if (Object.keys(changed).length > 0)
+    // With pairs to attempt, the drops ride along with their outcomes: one row write, not two.
+    if (due.length === 0 && Object.keys(changed).length > 0)
       this.writePairs(event, event.meta, event.owner, row, pairs, changed, null, now, rollups)
     if (due.length > 0 && !taken.has(key))
       taken.set(key, {
@@ -256,7 +258,7 @@ export class LedgerShard extends DurableObject<Bindings> {
         until: now + request.leaseMs,
         duplicates: held?.duplicates ?? 0,
       })
-    return { kind: 'claimed', due, waitUntil }
+    return { kind: 'claimed', due, waitUntil, recordWithOutcomes: due.length > 0 ? changed : {} }
   }
 
   /** Lets go of leases a consumer took but will not record (it gave up before delivering). */

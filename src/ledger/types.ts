@@ -52,8 +52,17 @@ export type EventClaim =
   | { kind: 'duplicate' }
   /** A concurrent attempt holds the event: try again after `until`. */
   | { kind: 'busy'; until: number }
-  /** `due` are the consumer's to attempt; `waitUntil` is the earliest pending retry, if any. */
-  | { kind: 'claimed'; due: DuePair[]; waitUntil: number | null }
+  /**
+   * `due` are the consumer's to attempt; `waitUntil` is the earliest pending retry, if
+   * any; `recordWithOutcomes` are drops decided by routing, for the consumer to record
+   * together with the attempts' outcomes (one write for the event).
+   */
+  | {
+      kind: 'claimed'
+      due: DuePair[]
+      waitUntil: number | null
+      recordWithOutcomes: Record<string, PairState>
+    }
 
 export interface RecordEvent extends EventKey {
   owner: string

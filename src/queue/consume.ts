@@ -169,6 +169,7 @@ async function claimDue(
     if (claim.kind === 'busy') waitFor(item.message, claim.until)
     if (claim.kind !== 'claimed') continue
     if (claim.waitUntil !== null) waitFor(item.message, claim.waitUntil)
+    Object.assign(item.states, claim.recordWithOutcomes)
     for (const pair of claim.due) {
       const target = item.targets.get(pair.destination)
       if (!target) continue
