@@ -1,5 +1,7 @@
 import { REDACTED } from '../config/redact'
+import { destinationRules, RULE_KEYS } from '../config/rules-edit'
 import { findDestination } from '../destinations/registry'
+import type { InputIssue } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
 
 /**
@@ -13,7 +15,20 @@ interface DestinationView {
   endpoint: string
   settings: [key: string, value: string][]
   rules: RuleView[]
+  /** The rules as the editor shows them (JSON). */
+  rulesJson: string
 }
+
+/** A rules edit the operator submitted and must fix: what they typed, and what is wrong with it. */
+export interface RulesEdit {
+  source: string
+  destination: string
+  text: string
+  issues: InputIssue[]
+}
+
+/** The form that saves a destination's rules (POST, same origin). */
+export const RULES_ACTION = '/admin/sources/rules'
 
 /** One line of a destination's rules (what may reach the partner), as an operator reads it. */
 interface RuleView {
@@ -42,9 +57,6 @@ function settingText(value: unknown): string {
  * destination's `enabled` and `apiBase`, and Calixa's `endpoint` (its only URL).
  */
 const COLUMN_KEYS = new Set(['enabled', 'apiBase', 'endpoint'])
-
-/** Keys of a destination entry that are rules, shown in the Rules column rather than among the settings. */
-const RULE_KEYS = new Set(['consent', 'filters', 'fields'])
 
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.map(settingText) : []
@@ -84,9 +96,10 @@ function describeDestination(name: string, settings: unknown): DestinationView {
     enabled: record.enabled !== false,
     endpoint: url ?? findDestination(name)?.defaultApiBase ?? 'not set',
     settings: Object.entries(record)
-      .filter(([key]) => !COLUMN_KEYS.has(key) && !RULE_KEYS.has(key))
+      .filter(([key]) => !COLUMN_KEYS.has(key) && !RULE_KEYS.includes(key))
       .map(([key, value]) => [key, settingText(value)]),
     rules: describeRules(record),
+    rulesJson: JSON.stringify(destinationRules(record), null, 2),
   }
 }
 
@@ -125,8 +138,38 @@ function SettingValue(props: { value: string }) {
   )
 }
 
-function SourceCard(props: { source: SourceView }) {
-  const { source } = props
+/** A destination's rules as JSON in a form; with the submitted text and its issues when a save was refused. */
+function RulesEditor(props: { source: string; destination: DestinationView; edit: RulesEdit | undefined }) {
+  const { source, destination, edit } = props
+  const mine = edit?.source === source && edit.destination === destination.name ? edit : undefined
+  return (
+    <details class="rules-edit" open={mine !== undefined}>
+      <summary>Edit rules as JSON</summary>
+      <form method="post" action={RULES_ACTION}>
+        <input type="hidden" name="source" value={source} />
+        <input type="hidden" name="destination" value={destination.name} />
+        <textarea name="rules" rows={8} spellcheck={false} aria-label={`rules of ${destination.name}`}>
+          {mine?.text ?? destination.rulesJson}
+        </textarea>
+        {mine && mine.issues.length > 0 ? (
+          <ul class="rule-issues" role="alert">
+            {mine.issues.map((issue) => (
+              <li>
+                <code>{issue.path || '(document)'}</code> {issue.message}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        <button type="submit" class="btn">
+          Save rules
+        </button>
+      </form>
+    </details>
+  )
+}
+
+function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined }) {
+  const { source, edit } = props
   return (
     <article class="panel source" data-source={source.name}>
       <header class="source-head">
@@ -218,6 +261,7 @@ function SourceCard(props: { source: SourceView }) {
                         ))}
                       </dl>
                     )}
+                    <RulesEditor source={source.name} destination={destination} edit={edit} />
                   </td>
                 </tr>
               ))}
@@ -229,24 +273,45 @@ function SourceCard(props: { source: SourceView }) {
   )
 }
 
-/** Every source with its destinations, from the redacted config. */
-export function ConfigView(props: { redacted: unknown }) {
+/**
+ * Every source with its destinations, from the redacted config; `edit` is a
+ * refused rules save to show again, `saved` the destination whose rules were just saved.
+ */
+export function ConfigView(props: { redacted: unknown; edit?: RulesEdit; saved?: string }) {
+  const { edit, saved } = props
   const sources = describeSources(props.redacted)
+  const placed =
+    edit !== undefined &&
+    sources.some(
+      (source) =>
+        source.name === edit.source &&
+        source.destinations.some((destination) => destination.name === edit.destination),
+    )
   return (
     <section class="config">
       <div class="section-head">
         <div>
           <h1>Sources &amp; destinations</h1>
           <p class="muted">
-            The stored config, secrets redacted. Change it with <code>PUT /admin/config</code>; a PUT takes
-            effect within 5 seconds.
+            The stored config, secrets redacted. Change it with <code>PUT /admin/config</code>, or a
+            destination's rules right here; a change takes effect within 5 seconds.
           </p>
         </div>
       </div>
+      {saved ? <p class="notice notice-ok">Rules saved for {saved}.</p> : null}
+      {edit && !placed ? (
+        <ul class="notice notice-warn rule-issues" role="alert">
+          {edit.issues.map((issue) => (
+            <li>
+              <code>{issue.path}</code> {issue.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {sources.length === 0 ? (
         <p class="empty">No config stored yet.</p>
       ) : (
-        sources.map((source) => <SourceCard source={source} />)
+        sources.map((source) => <SourceCard source={source} edit={edit} />)
       )}
       <details class="panel raw">
         <summary>Config document (redacted JSON)</summary>

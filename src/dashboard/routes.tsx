@@ -13,13 +13,15 @@ import {
   setSessionCookie,
 } from '../admin/auth'
 import { redactConfig } from '../config/redact'
-import { loadRawConfig } from '../config/store'
+import { withDestinationRules } from '../config/rules-edit'
+import { validateConfig } from '../config/schema'
+import { loadRawConfig, saveConfig } from '../config/store'
 import type { AppEnv } from '../env'
 import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { replayDeliveries } from '../queue/replay'
-import { ConfigView } from './config-view'
+import { ConfigView, RULES_ACTION, type RulesEdit } from './config-view'
 import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
 import { DashboardLayout } from './layout'
 import { LOGIN_ACTION, LoginPage } from './login'
@@ -102,6 +104,40 @@ async function listOrFirstPage(ledger: Ledger, filter: Parameters<Ledger['list']
   }
 }
 
+/** A rules form: the JSON of one destination's rules, a few KB in practice. */
+const rulesForm = bodyLimit({
+  maxSize: 64 * 1024,
+  onError: () => new RouterError(413, 'payload_too_large', 'form too large').toResponse(),
+})
+
+const RulesFormSchema = v.object({
+  source: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  destination: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  rules: v.pipe(v.string(), v.maxLength(60_000, 'the rules are too long')),
+})
+
+/** `?saved=` after a rules save; anything malformed is ignored (a page never 400s on its URL). */
+const SourcesQuerySchema = v.object({
+  saved: v.fallback(v.optional(v.pipe(v.string(), v.maxLength(200))), undefined),
+})
+
+/**
+ * The stored document with one destination's rules replaced, validated like a
+ * PUT of the whole config; the issues to show inline when it is refused.
+ */
+async function saveDestinationRules(
+  c: Context<AppEnv>,
+  form: v.InferOutput<typeof RulesFormSchema>,
+): Promise<RulesEdit | undefined> {
+  const refused = (issues: RulesEdit['issues']): RulesEdit => ({ ...form, text: form.rules, issues })
+  const edited = withDestinationRules(await loadRawConfig(c.env), form.source, form.destination, form.rules)
+  if (!edited.ok) return refused(edited.issues)
+  const result = validateConfig(edited.document)
+  if (!result.ok) return refused(result.issues)
+  await saveConfig(c.env, edited.document, result.config)
+  return undefined
+}
+
 const ReplayFormSchema = v.object({
   source: v.pipe(v.string(), v.minLength(1)),
   messageId: v.pipe(v.string(), v.minLength(1)),
@@ -142,10 +178,29 @@ export const dashboardRoutes = new Hono<AppEnv>()
   .get('/sources', ...pageHeaders, async (c) => {
     if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
     const redacted = redactConfig(await loadRawConfig(c.env))
+    const { saved } = v.parse(SourcesQuerySchema, c.req.query())
     return c.html(
       <DashboardLayout title="Sources & destinations" nonce={nonceOf(c)} active="sources" live={false}>
-        <ConfigView redacted={redacted} />
+        <ConfigView redacted={redacted} {...(saved !== undefined && { saved })} />
       </DashboardLayout>,
+    )
+  })
+  .post(mounted(RULES_ACTION), ...pageHeaders, requireAdmin, rulesForm, async (c) => {
+    const parsed = v.safeParse(RulesFormSchema, await readForm(c))
+    if (!parsed.success)
+      throw new RouterError(400, 'invalid_form', 'invalid rules form', toInputIssues(parsed.issues))
+    const refused = await saveDestinationRules(c, parsed.output)
+    if (!refused) {
+      const saved = `${parsed.output.source}/${parsed.output.destination}`
+      return c.redirect(`/admin/sources?saved=${encodeURIComponent(saved)}`, 303)
+    }
+    // Refused: the same page again, the submitted text in its box and what is wrong beside it.
+    const redacted = redactConfig(await loadRawConfig(c.env))
+    return c.html(
+      <DashboardLayout title="Sources & destinations" nonce={nonceOf(c)} active="sources" live={false}>
+        <ConfigView redacted={redacted} edit={refused} />
+      </DashboardLayout>,
+      400,
     )
   })
   .post(mounted(LOGIN_ACTION), ...pageHeaders, smallForm, async (c) => {

@@ -212,6 +212,11 @@ td.action { text-align: right; white-space: nowrap; }
 .settings div { display: contents; }
 .settings dt { text-transform: none; letter-spacing: 0; font-family: var(--mono); font-size: 12px; font-weight: 500; }
 .settings dd { margin: 0; overflow-wrap: anywhere; }
+.rules-edit { margin-top: 8px; }
+.rules-edit summary { cursor: pointer; color: var(--muted); font-size: 12px; }
+.rules-edit form { display: grid; gap: 6px; margin-top: 6px; }
+.rules-edit textarea { width: 100%; min-width: 16rem; box-sizing: border-box; font-family: var(--mono); font-size: 12px; }
+.rule-issues { margin: 0; padding-left: 18px; color: var(--retrying); font-size: 12px; }
 .endpoint { overflow-wrap: anywhere; }
 .redacted {
   display: inline-block; padding: 0 7px; border-radius: 5px; background: repeating-linear-gradient(135deg, #eef1f5 0 6px, #e4e8ee 6px 12px);

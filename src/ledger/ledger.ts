@@ -80,14 +80,6 @@ export class Ledger {
     return answers
   }
 
-  /** Best effort: frees leases of a claim whose partner calls will not happen. */
-  async release(claimId: string, keys: EventKey[]): Promise<void> {
-    const groups = await this.#shards.group(keys)
-    await Promise.allSettled(
-      [...groups].map(([index, group]) => this.#shards.stub(index).release(claimId, group)),
-    )
-  }
-
   /**
    * Records outcomes, one call per shard. A shard that fails does not fail the
    * others: the events it did not take are returned, for the caller to carry on.

@@ -261,14 +261,6 @@ export class LedgerShard extends DurableObject<Bindings> {
     return { kind: 'claimed', due, waitUntil, recordWithOutcomes: due.length > 0 ? changed : {} }
   }
 
-  /** Lets go of leases a consumer took but will not record (it gave up before delivering). */
-  release(claimId: string, keys: EventKey[]): void {
-    for (const key of keys) {
-      const id = leaseKey(key)
-      if (this.leases.get(id)?.claimId === claimId) this.leases.delete(id)
-    }
-  }
-
   /**
    * Writes outcomes. Idempotent: a state older than the stored one, or the same
    * one again (a continuation recording what an earlier call already wrote), changes nothing.

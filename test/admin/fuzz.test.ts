@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
+import { isPlainObject } from '../../src/lib/objects'
 import { sandboxDestinations } from '../helpers/destinations'
 import { ADMIN_TOKEN, basicAuth, ORIGIN, putConfig, routerFetch, spyOnQueue } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
@@ -231,10 +232,6 @@ const formContentType = fc.constantFrom(
 
 // ---------------------------------------------------------------- helpers
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function parsed(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
     return { ok: true, value: JSON.parse(text) }
@@ -306,6 +303,7 @@ describe('every admin route, any query string and body', () => {
     ['POST', '/admin/login'],
     ['POST', '/admin/logout'],
     ['POST', '/admin/deliveries/replay'],
+    ['POST', '/admin/sources/rules'],
   ] as const
 
   it('never answers a 5xx', async () => {
@@ -367,6 +365,8 @@ describe('PUT /admin/config', () => {
           ],
           ['{"sources":[{"name":"new","writeKey":"<redacted>"}]}'],
           ['{"sources":[{"name":"fuzz","writeKey":"wk_fuzz_admin_1","destinations":{"__proto__":{}}}]}'],
+          // And one the schema takes, so the accepted side is always exercised, whatever the seed.
+          [JSON.stringify(BASELINE)],
         ],
       },
     )
@@ -494,6 +494,37 @@ describe('dashboard form actions', () => {
         if (contentType === 'application/x-www-form-urlencoded' && !complete)
           expect(status, body).toBeGreaterThanOrEqual(400)
         if (status >= 400) expect(calls, body).toBe(0)
+      }),
+      RUNS,
+    )
+  })
+
+  it('the rules editor: never a 5xx, and the config unchanged by a form it refuses', async () => {
+    const form = fc.record({
+      source: fc.oneof(fc.constant(FUZZ_SOURCE.name), text),
+      destination: fc.oneof(fc.constantFrom('CrowdPower', 'Crisp', '__proto__'), text),
+      rules: fc.oneof(
+        anyJson.map((value) => JSON.stringify(value)),
+        configLike.map((value) => JSON.stringify(value)),
+        text,
+      ),
+    })
+    await fc.assert(
+      fc.asyncProperty(form, async (fields) => {
+        const before = await storedConfig()
+        const status = await statusBelow500(
+          await adminFetch('POST', '/admin/sources/rules', {
+            body: new URLSearchParams(fields),
+            redirect: 'manual',
+          }),
+        )
+        if (status >= 400) expect(await storedConfig()).toEqual(before)
+        else {
+          // Saved: only for the source and destination that exist, with rules that parse.
+          expect(status).toBe(303)
+          expect([fields.source, fields.destination]).toEqual([FUZZ_SOURCE.name, 'CrowdPower'])
+          await putConfig(BASELINE)
+        }
       }),
       RUNS,
     )
