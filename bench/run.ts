@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
+import type { RecordedRequest } from '../sandbox/core'
 import { type RunningSandbox, startSandbox } from '../sandbox/server'
 import { sandboxDestinationSettings } from '../scripts/sandbox-destinations'
 import { runLoad } from './lib/load'
@@ -105,17 +106,8 @@ const authOf = (name: string) => ({
   Authorization: `Basic ${Buffer.from(`${WRITE_KEY}_${name}:`).toString('base64')}`,
 })
 
-interface Recorded {
-  partner: string
-  method: string
-  path: string
-  headers: Record<string, string>
-  body: unknown
-  status: number
-  at: number
-}
 const recorded = async (sandbox: RunningSandbox, tenant: string) =>
-  (await (await fetch(`${sandbox.url}/__sandbox/t/${tenant}/requests`)).json()) as Recorded[]
+  (await (await fetch(`${sandbox.url}/__sandbox/t/${tenant}/requests`)).json()) as RecordedRequest[]
 
 // ——— the run ———
 process.on('exit', killAllChildren)
