@@ -11,8 +11,12 @@ import { extname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { REPO_ROOT, WRANGLER, WRANGLER_ENV } from './local-stack'
 
-/** Budgets in KiB, as wrangler reports "Total Upload" (measured 323 KiB / 80 KiB gzip when set). */
-const BUDGET_KIB = { raw: 400, gzip: 110 }
+/**
+ * Budgets in KiB, as wrangler reports "Total Upload": about 15 % above the last measure
+ * (323 KiB / 80 KiB gzip when first set; 391 / 98 once the sharded ledger and the
+ * destination rules landed).
+ */
+const BUDGET_KIB = { raw: 450, gzip: 115 }
 
 /** What wrangler uploads: the modules it wrote, not the source map or its README. */
 const UPLOADED = new Set(['.js', '.mjs', '.cjs', '.wasm', '.bin', '.txt', '.html'])
