@@ -8,7 +8,7 @@ import type { Bindings } from '../env'
 import { eventMeta } from '../ledger/event-meta'
 import type { Ledger } from '../ledger/ledger'
 import { keyId } from '../ledger/shards'
-import { attemptedState, needsBody, type PairState } from '../ledger/state'
+import { type AttemptOutcome, attemptedState, needsBody, type PairState } from '../ledger/state'
 import type { ClaimEvent, RecordEvent } from '../ledger/types'
 import type { Clock } from '../lib/clock'
 import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
@@ -73,22 +73,28 @@ export async function consumeDeliveries(
     clock,
   )
   const finishedAt = clock.now()
+  applyOutcomes(env, due, outcomes, finishedAt)
+  await recordOutcomes(ledger, work, claimId, finishedAt)
+  await settleMessages(env, work, clock.now())
+}
+
+/** Turns each partner answer into its pair's next state, and notes when its message is due again. */
+function applyOutcomes(
+  env: Bindings,
+  due: readonly ClaimedDelivery[],
+  outcomes: readonly AttemptOutcome[],
+  finishedAt: number,
+): void {
   due.forEach(({ work: item, previous, delivery }, index) => {
     const outcome = outcomes[index]
     if (!outcome) return
-    const retryDelayMs =
-      retryDelaySeconds(
-        env,
-        delivery.attempt,
-        'retryAfterSeconds' in outcome ? outcome.retryAfterSeconds : undefined,
-      ) * 1000
+    const retryAfter = 'retryAfterSeconds' in outcome ? outcome.retryAfterSeconds : undefined
+    const retryDelayMs = retryDelaySeconds(env, delivery.attempt, retryAfter) * 1000
     const state = attemptedState(item.claim.owner, previous ?? undefined, outcome, finishedAt, retryDelayMs)
     item.states[delivery.destination] = state
     if (needsBody(state)) item.keepBody = true
     if (state.nextAttemptAt !== null) waitFor(item.message, state.nextAttemptAt)
   })
-  await recordOutcomes(ledger, work, claimId, finishedAt)
-  await settleMessages(env, work, clock.now())
 }
 
 /** Pairs source config to each message; a message whose source is gone has nowhere to go. */
