@@ -4,12 +4,11 @@
  * account, login or network needed) and fails when the build fails or the
  * upload grows past the budget stated in README "Deploy".
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { REPO_ROOT, WRANGLER, WRANGLER_ENV } from './local-stack'
+import { runWranglerToEnd } from './local-stack'
 
 /**
  * Budgets in KiB, as wrangler reports "Total Upload": about 15 % above the last measure
@@ -23,17 +22,8 @@ const UPLOADED = new Set(['.js', '.mjs', '.cjs', '.wasm', '.bin', '.txt', '.html
 
 /** Builds into `outdir` and returns the failure to report, or the summary line when within budget. */
 function checkBundle(outdir: string): { ok: boolean; message: string } {
-  try {
-    execFileSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', outdir], {
-      cwd: REPO_ROOT,
-      stdio: 'pipe',
-      env: WRANGLER_ENV,
-    })
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer }
-    process.stderr.write(`${stdout ?? ''}${stderr ?? ''}`)
+  if (!runWranglerToEnd(['deploy', '--dry-run', '--outdir', outdir]))
     return { ok: false, message: 'bundle: `wrangler deploy --dry-run` failed: the Worker does not build' }
-  }
   const files = readdirSync(outdir).filter((name) => UPLOADED.has(extname(name)))
   if (files.length === 0) return { ok: false, message: `bundle: wrangler wrote no module to ${outdir}` }
   const contents = Buffer.concat(files.map((name) => readFileSync(join(outdir, name))))

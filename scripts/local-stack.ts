@@ -5,7 +5,7 @@
  * and the seeded demo config. One function, used by `npm start`, `npm run demo`
  * and the browser test.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -98,6 +98,21 @@ export const WRANGLER_ENV = {
   ...process.env,
   WRANGLER_SEND_METRICS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+}
+
+/**
+ * Runs a wrangler command to its end, its output kept; on failure prints that
+ * output and returns false (for the scripts that build or generate, not serve).
+ */
+export function runWranglerToEnd(args: string[]): boolean {
+  try {
+    execFileSync(process.execPath, [WRANGLER, ...args], { cwd: REPO_ROOT, stdio: 'pipe', env: WRANGLER_ENV })
+    return true
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer }
+    process.stderr.write(`${stdout ?? ''}${stderr ?? ''}`)
+    return false
+  }
 }
 
 /**

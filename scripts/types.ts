@@ -10,10 +10,9 @@
  * .dev.vars, so every machine generates the same file (and `wrangler dev`, which
  * compares against .dev.vars, finds it current after `npm start` wrote one).
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { REPO_ROOT, WRANGLER, WRANGLER_ENV } from './local-stack'
+import { REPO_ROOT, runWranglerToEnd } from './local-stack'
 
 const TYPES_FILE = 'worker-configuration.d.ts'
 const TYPES_ARGS = [
@@ -26,17 +25,7 @@ const TYPES_ARGS = [
 ]
 
 function generate(): void {
-  try {
-    execFileSync(process.execPath, [WRANGLER, ...TYPES_ARGS], {
-      cwd: REPO_ROOT,
-      stdio: 'pipe',
-      env: WRANGLER_ENV,
-    })
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer }
-    process.stderr.write(`${stdout ?? ''}${stderr ?? ''}`)
-    throw new Error(`wrangler ${TYPES_ARGS.join(' ')} failed`)
-  }
+  if (!runWranglerToEnd(TYPES_ARGS)) throw new Error(`wrangler ${TYPES_ARGS.join(' ')} failed`)
 }
 
 const path = join(REPO_ROOT, TYPES_FILE)

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RecordedRequest } from '../../sandbox/core'
-import { type LocalStack, REPO_ROOT, startLocalStack } from '../../scripts/local-stack'
+import { type LocalStack, REPO_ROOT } from '../../scripts/local-stack'
 import { sandboxDestinationSettings } from '../../scripts/sandbox-destinations'
 import { type Browser, launchChromium } from './chromium'
+import { startTestStack } from './stack'
 
 /**
  * Segment's browser library, unmodified from node_modules, in headless Chromium,
@@ -26,20 +25,12 @@ const WRITE_KEY = `wk_browser_${randomUUID().slice(0, 8)}`
 
 let stack: LocalStack
 let browser: Browser
-let persistDir: string
 let shop: Awaited<ReturnType<typeof startShop>>
 const tenant = `t${randomUUID().replaceAll('-', '')}`
 const pageErrors: string[] = []
 
 beforeAll(async () => {
-  persistDir = mkdtempSync(join(tmpdir(), 'router-state-'))
-  stack = await startLocalStack({
-    routerPort: 0,
-    sandboxPort: 0,
-    persistTo: persistDir,
-    adminToken: `browser-test-${randomUUID()}`,
-    output: 'capture',
-  })
+  stack = await startTestStack('browser-test')
   const destinations = sandboxDestinationSettings((partner) => `${stack.sandboxUrl}/t/${tenant}/${partner}`)
   const response = await fetch(`${stack.routerUrl}/admin/config`, {
     method: 'PUT',
@@ -68,11 +59,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (process.env.DEBUG_STACK) console.log(stack?.logs())
   await browser?.close()
   await shop?.close()
   await stack?.stop()
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true })
 })
 
 /**

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sendDemoStream } from '../../scripts/demo-stream'
-import { type LocalStack, REPO_ROOT, startLocalStack } from '../../scripts/local-stack'
+import { type LocalStack, REPO_ROOT } from '../../scripts/local-stack'
 import { type Browser, launchChromium } from './chromium'
+import { startTestStack } from './stack'
 
 /**
  * The dashboard in a real browser against the real local stack: `wrangler dev`
@@ -21,19 +21,11 @@ const DELIVERY_TIMEOUT = 30_000
 let stack: LocalStack
 let browser: Browser
 let page: Page
-let persistDir: string
 const pageErrors: string[] = []
 
 beforeAll(async () => {
-  persistDir = mkdtempSync(join(tmpdir(), 'router-state-'))
   mkdirSync(ARTIFACTS, { recursive: true })
-  stack = await startLocalStack({
-    routerPort: 0,
-    sandboxPort: 0,
-    persistTo: persistDir,
-    adminToken: `browser-test-${randomUUID()}`,
-    output: 'capture',
-  })
+  stack = await startTestStack('browser-test')
   browser = await launchChromium()
   page = browser.context.pages()[0] ?? (await browser.context.newPage())
   // A CSP violation or a script error shows up here; the test fails on any.
@@ -45,10 +37,8 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (process.env.DEBUG_STACK) console.log(stack?.logs())
   await browser?.close()
   await stack?.stop()
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true })
 })
 
 async function track(messageId: string, userId: string): Promise<void> {

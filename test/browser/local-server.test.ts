@@ -1,14 +1,6 @@
-import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  deliveriesStillQueued,
-  type LocalStack,
-  settleQueueBeforeStop,
-  startLocalStack,
-} from '../../scripts/local-stack'
+import { deliveriesStillQueued, type LocalStack, settleQueueBeforeStop } from '../../scripts/local-stack'
+import { startTestStack } from './stack'
 
 /**
  * What only the real local server shows: `wrangler dev` (its proxy sits between
@@ -17,22 +9,13 @@ import {
  */
 
 let stack: LocalStack
-let persistDir: string
 
 beforeAll(async () => {
-  persistDir = mkdtempSync(join(tmpdir(), 'router-state-'))
-  stack = await startLocalStack({
-    routerPort: 0,
-    sandboxPort: 0,
-    persistTo: persistDir,
-    adminToken: `body-limit-test-${randomUUID()}`,
-    output: 'capture',
-  })
+  stack = await startTestStack('body-limit-test')
 })
 
 afterAll(async () => {
   await stack?.stop()
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true })
 })
 
 /** A body sent chunk by chunk without a Content-Length (Transfer-Encoding: chunked). */
