@@ -156,14 +156,7 @@ export class Ledger {
         .all()
         .map((index) => this.#shards.stub(index).stats(window.since, window.until, window.source)),
     )
-    const sums = new Map<string, StatsRow>()
-    for (const row of perShard.flat()) {
-      const id = `${row.destination}\u0000${row.status}\u0000${row.reason ?? ''}`
-      const sum = sums.get(id)
-      if (sum) sum.count += row.count
-      else sums.set(id, { ...row })
-    }
-    return [...sums.values()].sort(
+    return sumCounts(perShard.flat(), (row) => [row.destination, row.status, row.reason ?? '']).sort(
       (a, b) =>
         a.destination.localeCompare(b.destination) ||
         a.status.localeCompare(b.status) ||
@@ -185,14 +178,7 @@ export class Ledger {
           this.#shards.stub(index).timeline(window.since, window.until, window.bucketMs, window.source),
         ),
     )
-    const sums = new Map<string, TimelineRow>()
-    for (const row of perShard.flat()) {
-      const id = `${row.destination}\u0000${row.status}\u0000${row.bucket}`
-      const sum = sums.get(id)
-      if (sum) sum.count += row.count
-      else sums.set(id, { ...row })
-    }
-    return [...sums.values()]
+    return sumCounts(perShard.flat(), (row) => [row.destination, row.status, row.bucket])
   }
 
   /**
@@ -245,6 +231,21 @@ export class Ledger {
   }
 }
 
+/** Adds up rows from every shard that count the same thing (same `keyOf`). */
+function sumCounts<R extends { count: number }>(
+  rows: readonly R[],
+  keyOf: (row: R) => (string | number)[],
+): R[] {
+  const sums = new Map<string, R>()
+  for (const row of rows) {
+    const id = keyOf(row).join('\u0000')
+    const sum = sums.get(id)
+    if (sum) sum.count += row.count
+    else sums.set(id, { ...row })
+  }
+  return [...sums.values()]
+}
+
 /** The list's order: newest event first, then source, messageId and destination, all descending. */
 function compareListOrder(a: LedgerRow, b: LedgerRow): number {
   return (
@@ -255,7 +256,17 @@ function compareListOrder(a: LedgerRow, b: LedgerRow): number {
   )
 }
 
-/** Byte order, as SQLite compares text (localeCompare would not agree with the shards' order). */
+/**
+ * SQLite's order for text: its UTF-8 bytes, which is code point order. JavaScript's
+ * `<` compares UTF-16 units and disagrees for characters past U+FFFF (and localeCompare
+ * everywhere), which would let a cursor skip or repeat rows between shards.
+ */
 function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+  for (let index = 0; index < a.length && index < b.length; index += 1) {
+    const left = a.codePointAt(index) ?? 0
+    const right = b.codePointAt(index) ?? 0
+    if (left !== right) return left - right
+    if (left > 0xffff) index += 1
+  }
+  return a.length - b.length
 }

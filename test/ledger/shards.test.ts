@@ -82,6 +82,31 @@ describe('reads across shards', () => {
     }
   })
 
+  it("merges shards in SQLite's text order, so ids past U+FFFF page exactly once", async () => {
+    const tenant = new SandboxTenant()
+    const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+    // UTF-16 puts U+1F600 (a surrogate pair) before U+FFFD; UTF-8 and SQLite put it after.
+    const ids = ['\u{1F600}', '\uFFFD', 'z', '\u{1F601}', '\uE000', 'a'].flatMap((lead) =>
+      [1, 2].map((n) => `${lead}-${n}-${crypto.randomUUID()}`),
+    )
+    // One message: every event gets the same time, so the order between them is the ids' alone.
+    await consume({
+      source: source.name,
+      ingestId: crypto.randomUUID(),
+      events: ids.map((id) => event('alias', id)),
+    })
+    const ledger = new Ledger(env)
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await ledger.list({ source: source.name }, 1, cursor)
+      seen.push(...page.deliveries.map((row) => row.message_id))
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+    expect([...seen].sort()).toEqual([...ids].sort())
+    expect(new Set(seen).size).toBe(ids.length)
+  })
+
   it('counts from rollups exactly what a full read of the rows counts, after a mixed workload', async () => {
     const tenant = new SandboxTenant()
     const destinations = sandboxDestinations(tenant)
