@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
@@ -144,6 +145,49 @@ describe('the ledger is down before anything is sent', () => {
     expect(second.explicitAcks).toHaveLength(1)
     expect((await readDeliveries(ids)).map((row) => row.status)).toEqual(ids.map(() => 'delivered'))
     await expectEachOnce(tenant, ids, ['crowdpower'])
+  })
+})
+
+describe('KV and the queue fail', () => {
+  it('sends nothing while the config cannot be read from KV, backs off, and delivers once it can', async () => {
+    const { tenant, ids, message } = await twoPartners()
+    const failingKv = new Proxy(env.CONFIG, {
+      get: (target, property) =>
+        property === 'get'
+          ? () => Promise.reject(new Error('KV GET failed: 503 (injected)'))
+          : Reflect.get(target, property),
+    })
+    // No per-isolate cache, so the consumer has to read KV.
+    const vars = { CONFIG: failingKv, CONFIG_CACHE_SECONDS: '0' }
+    const delays: number[] = []
+    for (const attempt of [1, 2, 3]) {
+      const result = await consume(message, { attempts: attempt, vars })
+      expect(result.retryMessages).toHaveLength(1)
+      delays.push(result.delaySeconds ?? 0)
+    }
+    expect(delays.every((delay) => delay >= 1)).toBe(true)
+    expect(await tenant.requests()).toEqual([])
+
+    const recovered = await consume(message, { attempts: 4 })
+    expect(recovered.explicitAcks).toHaveLength(1)
+    await expectEachOnce(tenant, ids)
+  })
+
+  it('retries the message when the ledger and the queue fail together, and still sends nothing twice while the claim holds', async () => {
+    const { tenant, ids, message } = await twoPartners()
+    const recordFails = faultyLedger((method) => method === 'record')
+    vi.spyOn(env.DELIVERY_QUEUE, 'send').mockRejectedValue(new Error('Queue send failed (injected)'))
+    const first = await consume(message, { attempts: 1, vars: { LEDGER: recordFails.namespace } })
+    // Nowhere to carry the outcomes: the message stays, with backoff.
+    expect(first.explicitAcks).toEqual([])
+    expect(first.retryMessages).toHaveLength(1)
+    vi.restoreAllMocks()
+
+    // The queue brings it back while the claim's lease holds: it waits, nothing is sent again.
+    const early = await consume(message, { attempts: 2 })
+    expect(early.retryMessages).toHaveLength(1)
+    expect(early.delaySeconds).toBeGreaterThan(60)
+    await expectEachOnce(tenant, ids)
   })
 })
 
