@@ -120,10 +120,19 @@ function budgetSpentResponse(): PartnerResponse {
   return { status: 0, headers: new Headers({ 'retry-after': '1' }), body: BUDGET_SPENT }
 }
 
+/** One partner request and its answer, as `deliver` made it (`sent` false when the router did not call the partner). */
+export interface PartnerExchange {
+  destination: string
+  request: PartnerRequest
+  response: PartnerResponse
+  sent: boolean
+}
+
 /**
  * Builds what a destination's `deliver` may use for one source. Its calls spend
  * from `budget`: the consumer passes the one of its invocation, shared by every
- * destination; without one the context has a budget of its own.
+ * destination; without one the context has a budget of its own. `observe`
+ * sees every exchange (the destination gate counts them, the test console shows them).
  */
 export function createDeliveryContext<S>(
   env: Bindings,
@@ -132,6 +141,7 @@ export function createDeliveryContext<S>(
   config: DestinationConfig,
   budget: SubrequestBudget = subrequestBudget(env),
   clock: Clock = systemClock,
+  observe?: (exchange: PartnerExchange) => void,
 ): DeliveryContext<S> {
   const apiBase = config.apiBase ?? definition.defaultApiBase ?? ''
   const timeoutMs = partnerTimeoutMs(env)
@@ -142,12 +152,17 @@ export function createDeliveryContext<S>(
     source,
     state: partnerState(env.PARTNER_STATE, definition.name, source, budget),
     // The budget is checked before the circuit: a call not made is no partner failure.
-    send: async (request) =>
-      budget.take()
-        ? sendThroughCircuit(`${definition.name} ${apiBase}`, () =>
-            semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs)),
-          )
-        : budgetSpentResponse(),
+    send: async (request) => {
+      let sent = false
+      const response = budget.take()
+        ? await sendThroughCircuit(`${definition.name} ${apiBase}`, () => {
+            sent = true
+            return semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs))
+          })
+        : budgetSpentResponse()
+      observe?.({ destination: definition.name, request, response, sent })
+      return response
+    },
     now: () => clock.now(),
   }
 }

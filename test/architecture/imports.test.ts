@@ -23,6 +23,7 @@ const LAYERS = [
   'ingest',
   'queue',
   'delivery',
+  'operations',
   'config',
   'destinations',
   'ledger',
@@ -43,6 +44,7 @@ function layerOf(file: string): Layer | undefined {
 const READ_SIDE_TARGETS = [
   /^src\/ledger\//,
   /^src\/config\//,
+  /^src\/operations\//,
   /^src\/queue\/replay\.ts$/,
   /^src\/destinations\/registry\.ts$/,
   /^src\/segment\//,
