@@ -10,7 +10,9 @@ import { CROWDPOWER_NAME } from '../src/destinations/crowdpower/settings'
  * the only credentials it accepts. `apiBase(partner)` says where each emulator
  * is served (the default tenant for npm start, a test's private tenant in tests).
  * It is the router's side of the sandbox, so it lives here: sandbox/ imports
- * nothing from src/ but src/lib/ (CONTRIBUTING.md).
+ * nothing from src/ but src/lib/ (CONTRIBUTING.md). The emulators enforce no
+ * quota, so the partners' default rate limits (5,000 Crisp requests a day) are
+ * turned off: the demo and the bench would otherwise wait on them.
  */
 export function sandboxDestinationSettings(
   apiBase: (partner: SandboxPartner) => string,
@@ -20,12 +22,14 @@ export function sandboxDestinationSettings(
       apiKey: `${creds.crisp.identifier}:${creds.crisp.key}`,
       websiteId: creds.crisp.websiteId,
       apiBase: apiBase('crisp'),
+      rateLimit: false,
     },
     [CROSSING_MINDS_NAME]: {
       apiKey: creds.crossingMinds.name,
       apiPassword: creds.crossingMinds.password,
       apiDatabaseId: creds.crossingMinds.dbId,
       apiBase: apiBase('crossingminds'),
+      rateLimit: false,
     },
     [CROWDPOWER_NAME]: { apiKey: creds.crowdPower.publicKey, apiBase: apiBase('crowdpower') },
     [CALIXA_NAME]: { apiKey: creds.calixa.apiKey, endpoint: `${apiBase('calixa')}/segment/webhook` },

@@ -5,6 +5,7 @@ import { createQueueHandler } from './queue/handler'
 import type { QueuedDeliveryMessage } from './queue/message'
 
 export { LedgerShard } from './ledger/shard'
+export { DestinationGate } from './operations/gate'
 export { OperationsLog } from './operations/log'
 
 export default {

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { findDestination } from '../destinations/registry'
+import type { RateLimit } from '../destinations/types'
 import { type InputIssue, toInputIssues } from '../lib/errors'
 import { nestsDeeperThan } from '../lib/json-size'
 import { isPlainObject, plainObject } from '../lib/objects'
@@ -21,9 +22,34 @@ const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
  */
 export const MAX_CONFIG_DEPTH = 32
 
+/** A ceiling on partner requests; `false` turns off the partner's default one. */
+const RateLimitSchema = v.union(
+  [
+    v.literal(false),
+    plainObject({
+      requests: v.pipe(v.number('requests must be a number'), v.integer(), v.minValue(1), v.maxValue(1e9)),
+      perSeconds: v.pipe(
+        v.number('perSeconds must be a number'),
+        v.minValue(0.001),
+        v.maxValue(31 * 24 * 3600),
+      ),
+    }),
+  ],
+  'rateLimit must be {"requests": n, "perSeconds": s} or false',
+)
+
+/** Consecutive 401/403 answers that pause a destination on their own (N in README "Pause and resume"). */
+const DEFAULT_PAUSE_AFTER_AUTH_FAILURES = 5
+
 /** Settings every destination takes besides its own. */
 const CommonDestinationSettings = v.looseObject({
   enabled: v.optional(v.boolean('enabled must be a boolean'), true),
+  rateLimit: v.optional(RateLimitSchema),
+  /** 0 never pauses on its own. */
+  pauseAfterAuthFailures: v.optional(
+    v.pipe(v.number('pauseAfterAuthFailures must be a number'), v.integer(), v.minValue(0), v.maxValue(1000)),
+    DEFAULT_PAUSE_AFTER_AUTH_FAILURES,
+  ),
   apiBase: v.optional(
     v.pipe(
       v.string(),
@@ -72,6 +98,10 @@ export interface DestinationConfig {
   apiBase?: string
   /** The destination's own settings, parsed by its schema. */
   settings: unknown
+  /** Partner requests allowed across every isolate (the config's, else the partner's documented quota); null: none. */
+  rateLimit: RateLimit | null
+  /** Consecutive 401/403 answers that pause the destination; 0: never. */
+  pauseAfterAuthFailures: number
   /** What may reach the partner; undefined when the destination has no rules (the common, cheap case). */
   rules?: DestinationRules
 }
@@ -175,9 +205,12 @@ function parseDestination(
   if (!own.success) issues.push(...toInputIssues(own.issues, path))
   if (!common.success || !own.success || rules === null) return undefined
   const apiBase = common.output.apiBase ?? definition.defaultApiBase
+  const { rateLimit } = common.output
   return {
     enabled: common.output.enabled,
     settings: own.output,
+    rateLimit: rateLimit === false ? null : (rateLimit ?? definition.defaultRateLimit?.(own.output) ?? null),
+    pauseAfterAuthFailures: common.output.pauseAfterAuthFailures,
     ...(apiBase && { apiBase }),
     ...(rules && { rules }),
   }

@@ -43,7 +43,7 @@ export interface Overview {
 }
 
 export function emptyCounts(): OutcomeCounts {
-  return { delivered: 0, dropped: 0, retrying: 0, failed: 0 }
+  return { delivered: 0, dropped: 0, retrying: 0, failed: 0, paused: 0 }
 }
 
 function isOutcome(status: string): status is Outcome {

@@ -122,6 +122,7 @@ function budgetSpentResponse(): PartnerResponse {
 
 /** One partner request and its answer, as `deliver` made it (`sent` false when the router did not call the partner). */
 export interface PartnerExchange {
+  source: string
   destination: string
   request: PartnerRequest
   response: PartnerResponse
@@ -160,7 +161,7 @@ export function createDeliveryContext<S>(
             return semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs))
           })
         : budgetSpentResponse()
-      observe?.({ destination: definition.name, request, response, sent })
+      observe?.({ source, destination: definition.name, request, response, sent })
       return response
     },
     now: () => clock.now(),

@@ -6,7 +6,7 @@ import type { Clock } from '../lib/clock'
 import { logWarn } from '../lib/log'
 import type { SegmentEvent } from '../segment/schema'
 import type { SubrequestBudget } from './budget'
-import { createDeliveryContext } from './context'
+import { createDeliveryContext, type PartnerExchange } from './context'
 
 /** One (event, destination) pair to hand to its destination now. */
 export interface DueDelivery {
@@ -37,6 +37,8 @@ export async function deliverDue(
   due: readonly DueDelivery[],
   budget: SubrequestBudget,
   clock: Clock,
+  /** Sees every partner exchange (the destination gates count them). */
+  observe?: (exchange: PartnerExchange) => void,
 ): Promise<AttemptOutcome[]> {
   const outcomes: AttemptOutcome[] = due.map(() => missingOutcome)
   const indexed = due.map((pair, index) => ({ pair, index }))
@@ -49,6 +51,7 @@ export async function deliverDue(
         group.map(({ pair }) => pair),
         budget,
         clock,
+        observe,
       )
       group.forEach(({ index }, position) => {
         outcomes[index] = results[position] ?? missingOutcome
@@ -64,6 +67,7 @@ async function deliverSafely(
   pairs: DueDelivery[],
   budget: SubrequestBudget,
   clock: Clock,
+  observe: ((exchange: PartnerExchange) => void) | undefined,
 ): Promise<AttemptOutcome[]> {
   const first = pairs[0]
   if (!first) return []
@@ -71,7 +75,7 @@ async function deliverSafely(
   try {
     return await first.definition.deliver(
       items,
-      createDeliveryContext(env, first.source, first.definition, first.config, budget, clock),
+      createDeliveryContext(env, first.source, first.definition, first.config, budget, clock, observe),
     )
   } catch (error) {
     logWarn({ msg: `destination threw: ${(error as Error).message}`, destination: first.destination })

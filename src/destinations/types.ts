@@ -58,6 +58,12 @@ export interface DeliveryContext<S> {
   now(): number
 }
 
+/** A ceiling on partner requests: at most `requests` per `perSeconds`, bursts up to `requests`. */
+export interface RateLimit {
+  requests: number
+  perSeconds: number
+}
+
 export interface DestinationDefinition<S = unknown> {
   /** Segment catalog name: the config key and the `integrations` key (case sensitive). */
   name: string
@@ -65,6 +71,8 @@ export interface DestinationDefinition<S = unknown> {
   settings: v.GenericSchema<unknown, S>
   /** Production origin used when `apiBase` is not set; undefined when there is none (Calixa). */
   defaultApiBase?: string
+  /** The partner's documented quota (partners.md) for these settings, the ceiling when a config sets none. */
+  defaultRateLimit?(settings: S): RateLimit | undefined
   /** Call types the destination accepts; others are dropped `unsupported_call` before `deliver` is called. */
   accepts: readonly CallType[]
   /** Setting names whose values are secrets (redacted in GET /admin/config and the dashboard). */

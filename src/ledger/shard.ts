@@ -314,7 +314,12 @@ export class LedgerShard extends DurableObject<Bindings> {
         const changed: Pairs = {}
         for (const route of event.routes) {
           const previous = pairs[route.destination]
-          if (previous && (isTerminal(previous.status) || previous.owner !== event.owner)) continue
+          // A parked pair is its resume's to send, not the dead-lettered message's to fail.
+          if (
+            previous &&
+            (isTerminal(previous.status) || previous.status === 'paused' || previous.owner !== event.owner)
+          )
+            continue
           changed[route.destination] = route.drop
             ? droppedState(event.owner, previous, now, route.drop)
             : deadLetteredState(event.owner, previous, now)
@@ -519,7 +524,10 @@ export class LedgerShard extends DurableObject<Bindings> {
       rollups.write(this.sql)
       const bodies = this.sql
         .exec<{ source: string; message_id: string }>(
-          'SELECT source, message_id FROM events WHERE body_kept_at < ? ORDER BY body_kept_at LIMIT ?',
+          // A parked pair's body is what its resume sends: kept while it is parked.
+          `SELECT source, message_id FROM events WHERE body_kept_at < ?
+             AND NOT EXISTS (SELECT 1 FROM json_each(destinations) WHERE value ->> 's' = 'paused')
+           ORDER BY body_kept_at LIMIT ?`,
           bodyCutoff,
           batch,
         )

@@ -7,16 +7,20 @@
  *   (none) ── routing drop ──► dropped
  *   failed | dropped ── replay ──► retrying (owned by the replay)
  *   (none) | retrying ── dead letter ──► failed (dead_lettered)
+ *   (none) | retrying ── destination paused ──► paused ── resume ──► retrying (owned by the resume)
  *
  * Nothing here reads a clock or storage: callers pass `now`.
  */
 
-export const LEDGER_STATUSES = ['delivered', 'dropped', 'retrying', 'failed'] as const
+export const LEDGER_STATUSES = ['delivered', 'dropped', 'retrying', 'failed', 'paused'] as const
 export type LedgerStatus = (typeof LEDGER_STATUSES)[number]
 
 /** Statuses nothing moves out of except an operator's replay. */
 export const TERMINAL_STATUSES: readonly LedgerStatus[] = ['delivered', 'dropped', 'failed']
-/** Statuses a replay may take back. */
+/**
+ * Statuses a replay may take back. `paused` pairs are taken by a resume, and
+ * `delivered` ones only when an operator asks for them by name.
+ */
 export const REPLAYABLE_STATUSES: readonly LedgerStatus[] = ['failed', 'dropped']
 
 export function isTerminal(status: LedgerStatus): boolean {
@@ -151,6 +155,25 @@ export function attemptedState(
   }
 }
 
+/**
+ * A pair parked while its destination is paused: no attempt is made or counted,
+ * and no retry window runs, so it never fails for having waited; a resume takes it.
+ */
+export function pausedState(
+  owner: string,
+  previous: PairState | undefined,
+  now: number,
+  reason: string,
+): PairState {
+  return nextState(owner, previous, now, {
+    status: 'paused',
+    reason,
+    lastError: previous?.lastError ?? null,
+    partnerStatus: previous?.partnerStatus ?? null,
+    summary: previous?.summary ?? null,
+  })
+}
+
 /** A replay takes a failed or dropped pair: retrying under the replay's id, with a fresh window. */
 export function replayedState(previous: PairState, replayId: string, now: number): PairState {
   return {
@@ -192,7 +215,8 @@ export function decidePair(
 ): PairDecision {
   if (previous ? previous.owner !== owner : isReplay) return { kind: 'held' }
   if (!previous) return { kind: 'due' }
-  if (isTerminal(previous.status)) return { kind: 'settled' }
+  // A parked pair waits for its destination's resume, not for this message.
+  if (isTerminal(previous.status) || previous.status === 'paused') return { kind: 'settled' }
   if (previous.nextAttemptAt !== null && previous.nextAttemptAt > now)
     return { kind: 'wait', until: previous.nextAttemptAt }
   return { kind: 'due' }
@@ -205,10 +229,14 @@ export function decidePair(
 const FINAL_DROPS: ReadonlySet<string> = new Set(['unsupported_call', 'unsupported_event'])
 
 /**
- * Whether a pair's event body is worth keeping for replay: it failed, or a
- * destination dropped it for a reason a replay could change (an unknown user
- * identified since, a setting fixed since).
+ * Whether a pair's event body is worth keeping: it is parked (its resume sends
+ * it), it failed, or a destination dropped it for a reason a replay could change
+ * (an unknown user identified since, a setting fixed since).
  */
 export function needsBody(state: PairState): boolean {
-  return state.status === 'failed' || (state.status === 'dropped' && !FINAL_DROPS.has(state.reason ?? ''))
+  return (
+    state.status === 'paused' ||
+    state.status === 'failed' ||
+    (state.status === 'dropped' && !FINAL_DROPS.has(state.reason ?? ''))
+  )
 }

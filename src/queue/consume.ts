@@ -2,16 +2,18 @@ import type { RouterConfig, SourceConfig } from '../config/schema'
 import { findSourceByName } from '../config/store'
 import { subrequestBudget } from '../delivery/budget'
 import { type DueDelivery, deliverDue } from '../delivery/deliver'
+import { type GateAnswer, GatePass } from '../delivery/gates'
 import { queueDelaySeconds, retryDelaySeconds } from '../delivery/retry-policy'
 import { type RoutingDecision, routeEvent, routeOf } from '../delivery/routing'
 import type { Bindings } from '../env'
 import { eventMeta } from '../ledger/event-meta'
 import type { Ledger } from '../ledger/ledger'
 import { keyId } from '../ledger/shards'
-import { type AttemptOutcome, attemptedState, needsBody, type PairState } from '../ledger/state'
+import { type AttemptOutcome, attemptedState, needsBody, type PairState, pausedState } from '../ledger/state'
 import type { ClaimEvent, RecordEvent } from '../ledger/types'
 import type { Clock } from '../lib/clock'
 import { type DestinationOutcomeLog, logInfo, logWarn } from '../lib/log'
+import type { PauseInfo } from '../operations/gate'
 import type { SegmentEvent } from '../segment/schema'
 import { openBatch, type ReadMessage, retryAfterOwnFault } from './batch'
 import type { CarriedOutcome, QueuedDeliveryMessage } from './message'
@@ -33,6 +35,8 @@ interface EventWork {
   /** The states this invocation gives its pairs. */
   states: Record<string, PairState>
   keepBody: boolean
+  /** The ledger leased the event to this invocation: its record releases the lease. */
+  leased: boolean
 }
 
 interface MessageWork {
@@ -41,8 +45,10 @@ interface MessageWork {
   events: EventWork[]
   /** Earliest time something of it is due again; undefined when it is done. */
   waitUntil?: number
-  /** Our own storage failed for part of it: retried with backoff. */
-  ownFault?: boolean
+  /** Earliest time a pair its destination gate held back may go (a pause, a 429, the rate limit). */
+  deferUntil?: number
+  /** Our own storage (the ledger, a destination gate) failed for part of it: retried with backoff. */
+  ownFault?: 'ledger_unavailable' | 'gate_unavailable'
   /** Outcomes the ledger did not take, carried by a continuation. */
   unrecorded: CarriedOutcome[]
 }
@@ -50,7 +56,7 @@ interface MessageWork {
 /**
  * The delivery queue's consumer, one batch at a time:
  * read → record what continuations carry → route → claim in the ledger →
- * deliver the due pairs → record their outcomes → ack, retry or continue.
+ * pass the destination gates → deliver → record the outcomes → ack, retry or continue.
  * Nothing is sent before the ledger has claimed it, and an outcome the ledger
  * fails to record travels on in a continuation message instead of being sent
  * again (docs/storage.md, "Faults").
@@ -65,32 +71,47 @@ export async function consumeDeliveries(
   const { ready, config, ledger } = opened
   const work = routeMessages(ready, config)
   const claimId = crypto.randomUUID()
-  const due = await claimDue(ledger, work, claimId, clock.now())
+  const claimed = await claimDue(ledger, work, claimId, clock.now())
+  const gates = new GatePass(env)
+  const due = await passGates(gates, claimed, clock.now())
   const outcomes = await deliverDue(
     env,
     due.map(({ delivery }) => delivery),
     subrequestBudget(env),
     clock,
+    gates.observe,
   )
   const finishedAt = clock.now()
-  applyOutcomes(env, due, outcomes, finishedAt)
+  holdOnRateLimits(gates, due, outcomes, finishedAt)
+  const paused = await gates.report(finishedAt)
+  applyOutcomes(env, due, outcomes, finishedAt, (pair) =>
+    gates.pauseOf(pair.source, pair.destination, paused),
+  )
   await recordOutcomes(ledger, work, claimId, finishedAt)
   await settleMessages(env, work, clock.now())
 }
 
-/** Turns each partner answer into its pair's next state, and notes when its message is due again. */
+/**
+ * Turns each partner answer into its pair's next state, and notes when its
+ * message is due again. A pair whose partner refused our credentials while its
+ * destination is (now) paused is parked instead of failed: resuming sends it.
+ */
 function applyOutcomes(
   env: Bindings,
   due: readonly ClaimedDelivery[],
   outcomes: readonly AttemptOutcome[],
   finishedAt: number,
+  pauseOf: (delivery: DueDelivery) => PauseInfo | undefined,
 ): void {
   due.forEach(({ work: item, previous, delivery }, index) => {
     const outcome = outcomes[index]
     if (!outcome) return
     const retryAfter = 'retryAfterSeconds' in outcome ? outcome.retryAfterSeconds : undefined
     const retryDelayMs = retryDelaySeconds(env, delivery.attempt, retryAfter) * 1000
-    const state = attemptedState(item.claim.owner, previous ?? undefined, outcome, finishedAt, retryDelayMs)
+    const owner = item.claim.owner
+    let state = attemptedState(owner, previous ?? undefined, outcome, finishedAt, retryDelayMs)
+    if (isAuthRefusal(outcome) && pauseOf(delivery))
+      state = pausedState(owner, state, finishedAt, PAUSED_REASON)
     item.states[delivery.destination] = state
     if (needsBody(state)) item.keepBody = true
     if (state.nextAttemptAt !== null) waitFor(item.message, state.nextAttemptAt)
@@ -123,6 +144,7 @@ function routeMessages(messages: readonly ReadMessage[], config: RouterConfig): 
         targets,
         states: {},
         keepBody: false,
+        leased: false,
         claim: {
           source: source.name,
           messageId: event.messageId,
@@ -169,12 +191,13 @@ async function claimDue(
   for (const [index, item] of events.entries()) {
     const claim = claims[index]
     if (!claim) {
-      item.message.ownFault = true
+      item.message.ownFault = 'ledger_unavailable'
       continue
     }
     if (claim.kind === 'busy') waitFor(item.message, claim.until)
     if (claim.kind !== 'claimed') continue
     if (claim.waitUntil !== null) waitFor(item.message, claim.waitUntil)
+    if (claim.due.length > 0) item.leased = true
     Object.assign(item.states, claim.recordWithOutcomes)
     for (const pair of claim.due) {
       const target = item.targets.get(pair.destination)
@@ -197,6 +220,95 @@ async function claimDue(
   return due
 }
 
+/** Why a parked pair waits: its destination is paused. */
+const PAUSED_REASON = 'destination_paused'
+
+/**
+ * Asks each destination's gate how many of its due pairs may go now (one call
+ * per destination, in parallel). A paused destination's pairs are parked in the
+ * ledger; pairs held back by a 429 or the rate limit keep their state and their
+ * message comes back when the gate says; a gate that cannot be reached holds its
+ * pairs back as a fault of our own (never sending past a pause or a limit).
+ */
+async function passGates(
+  gates: GatePass,
+  claimed: readonly ClaimedDelivery[],
+  now: number,
+): Promise<ClaimedDelivery[]> {
+  const groups = Map.groupBy(claimed, ({ delivery }) => `${delivery.source}\u0000${delivery.destination}`)
+  const answers = await gates.open(
+    now,
+    [...groups.values()].flatMap(([first, ...rest]) =>
+      first
+        ? [
+            {
+              source: first.delivery.source,
+              destination: first.delivery.destination,
+              config: first.delivery.config,
+              want: rest.length + 1,
+            },
+          ]
+        : [],
+    ),
+  )
+  const pass: ClaimedDelivery[] = []
+  for (const group of groups.values()) {
+    const [first] = group
+    if (!first) continue
+    const answer: GateAnswer | undefined = gates.answerFor(
+      first.delivery.source,
+      first.delivery.destination,
+      answers,
+    )
+    group.forEach((claimedPair, index) => {
+      const { work: item, previous, delivery } = claimedPair
+      if (!answer || 'unavailable' in answer) item.message.ownFault = 'gate_unavailable'
+      else if (answer.paused) {
+        item.states[delivery.destination] = pausedState(
+          item.claim.owner,
+          previous ?? undefined,
+          now,
+          PAUSED_REASON,
+        )
+        item.keepBody = true
+      } else if (index < answer.granted) pass.push(claimedPair)
+      else if (answer.retryAt !== null) deferTo(item.message, answer.retryAt)
+    })
+  }
+  return pass
+}
+
+function deferTo(message: MessageWork, at: number): void {
+  message.deferUntil = Math.min(message.deferUntil ?? at, at)
+}
+
+/** Whether a partner refused our credentials (the answers that count towards a pause). */
+function isAuthRefusal(outcome: AttemptOutcome): boolean {
+  return (
+    (outcome.status === 'failed' || outcome.status === 'retry') &&
+    (outcome.partnerStatus === 401 || outcome.partnerStatus === 403)
+  )
+}
+
+/** A partner's 429 with a wait holds its whole destination, not only the pair that got it. */
+function holdOnRateLimits(
+  gates: GatePass,
+  due: readonly ClaimedDelivery[],
+  outcomes: readonly AttemptOutcome[],
+  finishedAt: number,
+): void {
+  due.forEach(({ delivery }, index) => {
+    const outcome = outcomes[index]
+    if (
+      outcome?.status !== 'retry' ||
+      outcome.partnerStatus !== 429 ||
+      outcome.retryAfterSeconds === undefined
+    )
+      return
+    gates.hold(delivery.source, delivery.destination, finishedAt + outcome.retryAfterSeconds * 1000)
+  })
+}
+
 /**
  * Writes every outcome of the batch, one call per shard. What a failing shard
  * did not take is kept on its message, to travel on in a continuation.
@@ -207,11 +319,12 @@ async function recordOutcomes(
   claimId: string,
   now: number,
 ): Promise<void> {
+  // An event leased but given no state (its gate held every pair back) is recorded too: that releases its lease.
   const written = work
     .flatMap((message) => message.events)
-    .filter((item) => Object.keys(item.states).length > 0)
+    .filter((item) => item.leased || Object.keys(item.states).length > 0)
   if (written.length === 0) return
-  for (const item of written) logOutcomes(item)
+  for (const item of written) if (Object.keys(item.states).length > 0) logOutcomes(item)
   const records: RecordEvent[] = written.map((item) => ({
     source: item.claim.source,
     messageId: item.claim.messageId,
@@ -227,7 +340,7 @@ async function recordOutcomes(
     failed = new Set(records.map(keyId))
   }
   for (const item of written) {
-    if (!failed.has(keyId(item.claim))) continue
+    if (!failed.has(keyId(item.claim)) || Object.keys(item.states).length === 0) continue
     item.message.unrecorded.push({
       messageId: item.claim.messageId,
       states: item.states,
@@ -260,10 +373,28 @@ async function settleMessages(env: Bindings, work: readonly MessageWork[], now: 
       }
       continue
     }
-    if (message.ownFault) retryAfterOwnFault(env, [message.read], 'ledger_unavailable')
-    else if (message.waitUntil !== undefined)
-      queued.retry({ delaySeconds: queueDelaySeconds((message.waitUntil - now) / 1000) })
+    if (message.ownFault) retryAfterOwnFault(env, [message.read], message.ownFault)
+    else if (message.waitUntil !== undefined) {
+      const at = Math.min(message.waitUntil, message.deferUntil ?? message.waitUntil)
+      queued.retry({ delaySeconds: queueDelaySeconds((at - now) / 1000) })
+    } else if (message.deferUntil !== undefined) await deferMessage(env, message, message.deferUntil - now)
     else queued.ack()
+  }
+}
+
+/**
+ * Sends a message whose only wait is its destination gates' again, as a fresh
+ * message: waiting out a pause's resume, a 429 or a rate limit burns none of
+ * the queue's retries (max_retries counts partner retries and our own faults).
+ */
+async function deferMessage(env: Bindings, message: MessageWork, waitMs: number): Promise<void> {
+  const { queued, body } = message.read
+  const delaySeconds = queueDelaySeconds(waitMs / 1000)
+  try {
+    await enqueueContinuation(env.DELIVERY_QUEUE, body, [], delaySeconds)
+    queued.ack()
+  } catch {
+    queued.retry({ delaySeconds })
   }
 }
 

@@ -75,29 +75,34 @@ function newIngestId(): string {
 /**
  * Sends a consumed message on as a continuation: the same events and owner,
  * with the outcomes partners gave that the ledger has not recorded yet
- * (src/queue/consume.ts). Throws when the queue refuses it.
+ * (src/queue/consume.ts), after `delaySeconds`. Throws when the queue refuses it.
  */
 export async function enqueueContinuation(
   queue: Queue<string>,
   message: DeliveryMessage,
   recorded: readonly CarriedOutcome[],
+  delaySeconds = 0,
 ): Promise<void> {
   const envelope = {
     source: message.source,
     ingestId: message.ingestId,
     ...(message.only && { only: message.only }),
   }
-  await sendPacked(queue, packMessages(envelope, message.events, undefined, recorded))
+  await sendPacked(queue, packMessages(envelope, message.events, undefined, recorded), delaySeconds)
 }
 
-async function sendPacked(queue: Queue<string>, packed: Packed[]): Promise<void> {
+async function sendPacked(queue: Queue<string>, packed: Packed[], delaySeconds = 0): Promise<void> {
   const [only] = packed
+  const delay = delaySeconds > 0 ? { delaySeconds } : {}
   // Almost every request packs into one message: a plain `send` (under `wrangler dev`
   // the local queue takes it without the base64 JSON envelope of a `sendBatch`).
-  if (packed.length === 1 && only) await queue.send(only.body, { contentType: CONTENT_TYPE })
+  if (packed.length === 1 && only) await queue.send(only.body, { contentType: CONTENT_TYPE, ...delay })
   else {
     for (const chunk of chunkSends(packed)) {
-      await queue.sendBatch(chunk.map((item) => ({ body: item.body, contentType: CONTENT_TYPE })))
+      await queue.sendBatch(
+        chunk.map((item) => ({ body: item.body, contentType: CONTENT_TYPE })),
+        delay,
+      )
     }
   }
 }

@@ -270,3 +270,60 @@ describe('validateConfig', () => {
     expect(Object.keys(destinations)).toEqual(['Crisp', 'Crossing Minds', 'CrowdPower', 'Calixa'])
   })
 })
+
+describe('rate limits and automatic pauses in the config', () => {
+  function withDestination(name: string, settings: Record<string, unknown>) {
+    const [source] = VALID.sources
+    return { sources: [{ ...source, destinations: { [name]: settings } }] }
+  }
+
+  it("defaults to each partner's documented quota, per Crisp token tier, and none where none is published", () => {
+    const result = validateConfig(VALID)
+    if (!result.ok) throw new Error(JSON.stringify(result.issues))
+    const destinations = result.config.sources[0]?.destinations ?? {}
+    expect(destinations.Crisp?.rateLimit).toEqual({ requests: 5_000, perSeconds: 86_400 })
+    expect(destinations['Crossing Minds']?.rateLimit).toEqual({ requests: 20, perSeconds: 1 })
+    expect(destinations.CrowdPower?.rateLimit).toBeNull()
+    expect(destinations.Calixa?.pauseAfterAuthFailures).toBe(5)
+    const website = validateConfig(
+      withDestination('Crisp', { apiKey: 'id:key', websiteId: 'site-1', tier: 'website' }),
+    )
+    expect(website.ok && website.config.sources[0]?.destinations.Crisp?.rateLimit).toEqual({
+      requests: 10_000,
+      perSeconds: 86_400,
+    })
+  })
+
+  it('takes a ceiling of its own, or false for none', () => {
+    const own = validateConfig(
+      withDestination('Crisp', {
+        apiKey: 'id:key',
+        websiteId: 's',
+        rateLimit: { requests: 50, perSeconds: 60 },
+      }),
+    )
+    expect(own.ok && own.config.sources[0]?.destinations.Crisp?.rateLimit).toEqual({
+      requests: 50,
+      perSeconds: 60,
+    })
+    const none = validateConfig(
+      withDestination('Crisp', { apiKey: 'id:key', websiteId: 's', rateLimit: false }),
+    )
+    expect(none.ok && none.config.sources[0]?.destinations.Crisp?.rateLimit).toBeNull()
+  })
+
+  it.each([
+    [{ rateLimit: { requests: 0, perSeconds: 1 } }, 'rateLimit'],
+    [{ rateLimit: [5, 1] }, 'rateLimit'],
+    [{ rateLimit: true }, 'rateLimit'],
+    [{ pauseAfterAuthFailures: -1 }, 'pauseAfterAuthFailures'],
+    [{ pauseAfterAuthFailures: 2.5 }, 'pauseAfterAuthFailures'],
+  ])('refuses %j with its path', (settings, field) => {
+    const result = validateConfig(withDestination('CrowdPower', { apiKey: 'pk_live_123', ...settings }))
+    expect(result.ok).toBe(false)
+    if (result.ok) return
+    expect(result.issues.map((issue) => issue.path)).toContainEqual(
+      expect.stringMatching(new RegExp(`^sources\\.0\\.destinations\\.CrowdPower\\.${field}`)),
+    )
+  })
+})

@@ -9,13 +9,23 @@ export const INJECTED_FAULT = 'SQLITE_FULL: database or disk is full (injected)'
 /**
  * The real LEDGER namespace, whose shard calls throw while `rule` says so.
  * The shards themselves are untouched: this is the platform failing between
- * the Worker and its Durable Objects. `calls` counts every call that failed.
+ * the Worker and its Durable Objects. `failed` lists every call that failed.
  */
 export function faultyLedger(rule: FaultRule): { namespace: typeof env.LEDGER; failed: string[] } {
+  return faultyNamespace(env.LEDGER, rule)
+}
+
+/** Any Durable Object namespace (the destination gates, the operations log) failing the same way. */
+// biome-ignore lint/suspicious/noExplicitAny: any Durable Object class; the proxy only forwards calls.
+export function faultyNamespace<N extends DurableObjectNamespace<any>>(
+  real: N,
+  rule: FaultRule,
+): { namespace: N; failed: string[] } {
   const failed: string[] = []
   const names = new Map<string, string>()
-  const real = env.LEDGER
-  const namespace = new Proxy(real, {
+  // Typed loosely inside: the generic stub type is too deep for the compiler to follow.
+  const untyped = real as DurableObjectNamespace
+  const namespace = new Proxy(untyped, {
     get(target, property) {
       const value = Reflect.get(target, property)
       if (property === 'idFromName')
@@ -48,6 +58,6 @@ export function faultyLedger(rule: FaultRule): { namespace: typeof env.LEDGER; f
         })
       }
     },
-  })
+  }) as unknown as N
   return { namespace, failed }
 }

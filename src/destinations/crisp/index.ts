@@ -243,6 +243,12 @@ export const crispDestination: DestinationDefinition<CrispSettings> = {
   name: CRISP_NAME,
   settings: CrispSettingsSchema,
   defaultApiBase: CRISP_API_ORIGIN,
+  // partners.md §2.6: a plugin token may make 5,000 requests a day, a website token 10,000;
+  // the user tier's limits are per route and unpublished.
+  defaultRateLimit: (settings) =>
+    settings.tier === 'user'
+      ? undefined
+      : { requests: settings.tier === 'plugin' ? 5_000 : 10_000, perSeconds: 86_400 },
   accepts: ['identify', 'track'],
   secretSettings: ['apiKey'],
   deliver: deliverToCrisp,

@@ -270,6 +270,8 @@ export const crossingMindsDestination: DestinationDefinition<CrossingMindsSettin
   name: CROSSING_MINDS_NAME,
   settings: CrossingMindsSettingsSchema,
   defaultApiBase: 'https://api.crossingminds.com',
+  // partners.md §1.6: plan-dependent and unpublished; "a few tens of requests per second" assumed.
+  defaultRateLimit: () => ({ requests: 20, perSeconds: 1 }),
   accepts: ['identify', 'track'],
   secretSettings: ['apiPassword'],
   deliver: deliverToCrossingMinds,

@@ -25,6 +25,8 @@ export function calixaContext(
   const bindings = options.timeoutMs ? { ...env, PARTNER_TIMEOUT_MS: String(options.timeoutMs) } : env
   return createDeliveryContext(bindings, `src-${crypto.randomUUID()}`, calixaDestination, {
     enabled: true,
+    rateLimit: null,
+    pauseAfterAuthFailures: 5,
     settings,
   }) as DeliveryContext<CalixaSettings>
 }

@@ -43,6 +43,8 @@ export function crispContext(
   const bindings = options.timeoutMs ? { ...env, PARTNER_TIMEOUT_MS: String(options.timeoutMs) } : env
   return createDeliveryContext(bindings, options.source ?? `src-${crypto.randomUUID()}`, crispDestination, {
     enabled: true,
+    rateLimit: null,
+    pauseAfterAuthFailures: 5,
     apiBase: tenant.apiBase('crisp'),
     settings,
   })

@@ -33,6 +33,8 @@ export function cmContext(
     crossingMindsDestination,
     {
       enabled: true,
+      rateLimit: null,
+      pauseAfterAuthFailures: 5,
       apiBase: tenant.apiBase('crossingminds'),
       settings,
     },

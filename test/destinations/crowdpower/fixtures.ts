@@ -25,6 +25,8 @@ export function crowdPowerContext(
   const bindings = options.timeoutMs ? { ...env, PARTNER_TIMEOUT_MS: String(options.timeoutMs) } : env
   return createDeliveryContext(bindings, `src-${crypto.randomUUID()}`, crowdPowerDestination, {
     enabled: true,
+    rateLimit: null,
+    pauseAfterAuthFailures: 5,
     apiBase: tenant.apiBase('crowdpower'),
     settings,
   })
