@@ -6,7 +6,7 @@ import type { AppEnv, Bindings } from '../env'
 import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
 import { type Clock, systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
-import { plainObject } from '../lib/objects'
+import { exactObject } from '../lib/objects'
 import { destinationGate, type GateStatus, gateName } from '../operations/gate'
 import { listAudit, recordAudit } from '../operations/log'
 import { BoundedText } from './filters'
@@ -62,14 +62,15 @@ function findConfigured(config: RouterConfig, id: string): { source: string; des
   return { source: source.name, destination }
 }
 
-const PauseSchema = plainObject(
+const PauseSchema = exactObject(
   { reason: v.optional(v.pipe(BoundedText, v.minLength(1, 'reason must not be empty'))) },
   'the request body must be a JSON object',
 )
 
 /** An optional small JSON object body: empty means `{}`. */
 async function readOptionalBody<T>(request: Request, schema: v.GenericSchema<unknown, T>): Promise<T> {
-  const text = decodeBodyText(await readBodyBytes(request, { maxBytes: 10_000 }))
+  const bytes = await readBodyBytes(request, { maxBytes: 10_000 })
+  const text = bytes.byteLength === 0 ? '' : decodeBodyText(bytes)
   const parsed = v.safeParse(schema, text.trim() === '' ? {} : parseJsonText(text))
   if (!parsed.success)
     throw new RouterError(400, 'invalid_request', 'invalid request body', toInputIssues(parsed.issues))
@@ -142,7 +143,7 @@ export const destinationRoutes = new Hono<AppEnv>()
     return c.json({ success: true, gate })
   })
   .post('/destinations/:id/resume', async (c) => {
-    await readOptionalBody(c.req.raw, plainObject({}, 'the request body must be a JSON object'))
+    await readOptionalBody(c.req.raw, exactObject({}, 'the request body must be a JSON object'))
     const gate = await resumeDestination(c.env, c.req.param('id'), 'admin', systemClock)
     return c.json({ success: true, gate })
   })
