@@ -1,66 +1,14 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
-import type { RouterConfig } from '../config/schema'
 import { loadConfig } from '../config/store'
-import type { AppEnv, Bindings } from '../env'
+import type { AppEnv } from '../env'
 import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
-import { type Clock, systemClock } from '../lib/clock'
+import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { exactObject } from '../lib/objects'
-import { destinationGate, type GateStatus, gateName } from '../operations/gate'
-import { listAudit, recordAudit } from '../operations/log'
+import { listDestinations, pauseDestination, resumeGate } from '../operations/destinations'
+import { listAudit } from '../operations/log'
 import { BoundedText } from './filters'
-
-/** One destination of one source as GET /admin/destinations shows it. */
-export interface DestinationView {
-  id: string
-  source: string
-  destination: string
-  enabled: boolean
-  rateLimit: { requests: number; perSeconds: number } | null
-  pauseAfterAuthFailures: number
-  gate: GateStatus
-}
-
-/** Every configured destination with its gate's state (one gate call each, in parallel). */
-export async function listDestinations(
-  env: Bindings,
-  config: RouterConfig,
-  now: number,
-): Promise<DestinationView[]> {
-  const entries = config.sources.flatMap((source) =>
-    Object.entries(source.destinations).map(([destination, settings]) => ({
-      source: source.name,
-      destination,
-      settings,
-    })),
-  )
-  return Promise.all(
-    entries.map(async ({ source, destination, settings }) => ({
-      id: gateName(source, destination),
-      source,
-      destination,
-      enabled: settings.enabled,
-      rateLimit: settings.rateLimit,
-      pauseAfterAuthFailures: settings.pauseAfterAuthFailures,
-      gate: await destinationGate(env, source, destination).status(now),
-    })),
-  )
-}
-
-/** The source and destination an id names, when both are configured. */
-function findConfigured(config: RouterConfig, id: string): { source: string; destination: string } {
-  const colon = id.indexOf(':')
-  const source = config.sources.find((candidate) => candidate.name === id.slice(0, colon))
-  const destination = id.slice(colon + 1)
-  if (colon < 0 || !source || !Object.hasOwn(source.destinations, destination))
-    throw new RouterError(
-      404,
-      'unknown_destination',
-      `no configured destination "${id}" (ids are <source>:<destination>)`,
-    )
-  return { source: source.name, destination }
-}
 
 const PauseSchema = exactObject(
   { reason: v.optional(v.pipe(BoundedText, v.minLength(1, 'reason must not be empty'))) },
@@ -75,47 +23,6 @@ async function readOptionalBody<T>(request: Request, schema: v.GenericSchema<unk
   if (!parsed.success)
     throw new RouterError(400, 'invalid_request', 'invalid request body', toInputIssues(parsed.issues))
   return parsed.output
-}
-
-/** Pauses a destination: its pairs are parked from now on, none is sent or retried. */
-export async function pauseDestination(
-  env: Bindings,
-  id: string,
-  actor: string,
-  reason: string | undefined,
-  clock: Clock,
-): Promise<GateStatus> {
-  const { source, destination } = findConfigured(await loadConfig(env), id)
-  const now = clock.now()
-  const { status, changed } = await destinationGate(env, source, destination).pause(
-    now,
-    actor,
-    reason ?? 'paused by an operator',
-  )
-  if (changed)
-    await recordAudit(env, {
-      at: now,
-      actor,
-      action: 'destination.paused',
-      target: id,
-      detail: reason ?? null,
-    })
-  return status
-}
-
-/** Resumes a destination; what was parked is sent again by a paced replay of its paused pairs. */
-export async function resumeDestination(
-  env: Bindings,
-  id: string,
-  actor: string,
-  clock: Clock,
-): Promise<GateStatus> {
-  const { source, destination } = findConfigured(await loadConfig(env), id)
-  const now = clock.now()
-  const { status, changed } = await destinationGate(env, source, destination).resume(now)
-  if (changed)
-    await recordAudit(env, { at: now, actor, action: 'destination.resumed', target: id, detail: null })
-  return status
 }
 
 const AuditQuerySchema = v.object({
@@ -144,7 +51,7 @@ export const destinationRoutes = new Hono<AppEnv>()
   })
   .post('/destinations/:id/resume', async (c) => {
     await readOptionalBody(c.req.raw, exactObject({}, 'the request body must be a JSON object'))
-    const gate = await resumeDestination(c.env, c.req.param('id'), 'admin', systemClock)
+    const gate = await resumeGate(c.env, c.req.param('id'), 'admin', systemClock)
     return c.json({ success: true, gate })
   })
   .get('/audit', async (c) => {

@@ -3,6 +3,7 @@ import { destinationRules, RULE_KEYS } from '../config/rules-edit'
 import { findDestination } from '../destinations/registry'
 import type { InputIssue } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
+import { type GateStatus, gateName } from '../operations/gate'
 
 /**
  * The sources and destinations page. It is given only the *redacted* config
@@ -29,6 +30,11 @@ export interface RulesEdit {
 
 /** The form that saves a destination's rules (POST, same origin). */
 export const RULES_ACTION = '/admin/sources/rules'
+/** The form that pauses or resumes a destination (POST, same origin). */
+export const GATE_ACTION = '/admin/sources/gate'
+
+/** Each destination's gate by id (`<source>:<destination>`), as the page shows pause and holds. */
+export type GateStates = ReadonlyMap<string, GateStatus>
 
 /** One line of a destination's rules (what may reach the partner), as an operator reads it. */
 interface RuleView {
@@ -168,8 +174,44 @@ function RulesEditor(props: { source: string; destination: DestinationView; edit
   )
 }
 
-function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined }) {
-  const { source, edit } = props
+function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+}
+
+/** Paused (by whom, why), held by a 429, or running; with the button that pauses or resumes it. */
+function GateState(props: { id: string; gate: GateStatus | undefined }) {
+  const { id, gate } = props
+  if (!gate) return null
+  const { paused } = gate
+  return (
+    <div class="gate" data-gate={paused ? 'paused' : 'running'}>
+      {paused ? (
+        <p>
+          <span class="pill pill-paused">{paused.automatic ? 'paused by the router' : 'paused'}</span>{' '}
+          <span class="muted">
+            since {formatTime(paused.at)} by {paused.actor}: {paused.reason}
+          </span>
+        </p>
+      ) : null}
+      {gate.holdUntil !== null ? (
+        <p>
+          <span class="pill pill-warn">held until {formatTime(gate.holdUntil)}</span>{' '}
+          <span class="muted">the partner answered 429</span>
+        </p>
+      ) : null}
+      <form method="post" action={GATE_ACTION}>
+        <input type="hidden" name="id" value={id} />
+        <input type="hidden" name="action" value={paused ? 'resume' : 'pause'} />
+        <button type="submit" class="btn">
+          {paused ? 'Resume' : 'Pause'}
+        </button>
+      </form>
+    </div>
+  )
+}
+
+function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined; gates: GateStates }) {
+  const { source, edit, gates } = props
   return (
     <article class="panel source" data-source={source.name}>
       <header class="source-head">
@@ -230,6 +272,10 @@ function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined }) 
                     <span class={`pill pill-${destination.enabled ? 'enabled' : 'disabled'}`}>
                       {destination.enabled ? 'enabled' : 'disabled'}
                     </span>
+                    <GateState
+                      id={gateName(source.name, destination.name)}
+                      gate={gates.get(gateName(source.name, destination.name))}
+                    />
                   </td>
                   <td>
                     <code class="endpoint">{destination.endpoint}</code>
@@ -277,8 +323,13 @@ function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined }) 
  * Every source with its destinations, from the redacted config; `edit` is a
  * refused rules save to show again, `saved` the destination whose rules were just saved.
  */
-export function ConfigView(props: { redacted: unknown; edit?: RulesEdit; saved?: string }) {
-  const { edit, saved } = props
+export function ConfigView(props: {
+  redacted: unknown
+  gates: GateStates
+  edit?: RulesEdit
+  saved?: string
+}) {
+  const { edit, saved, gates } = props
   const sources = describeSources(props.redacted)
   const placed =
     edit !== undefined &&
@@ -311,7 +362,7 @@ export function ConfigView(props: { redacted: unknown; edit?: RulesEdit; saved?:
       {sources.length === 0 ? (
         <p class="empty">No config stored yet.</p>
       ) : (
-        sources.map((source) => <SourceCard source={source} edit={edit} />)
+        sources.map((source) => <SourceCard source={source} edit={edit} gates={gates} />)
       )}
       <details class="panel raw">
         <summary>Config document (redacted JSON)</summary>

@@ -15,13 +15,14 @@ import {
 import { redactConfig } from '../config/redact'
 import { withDestinationRules } from '../config/rules-edit'
 import { validateConfig } from '../config/schema'
-import { loadRawConfig, saveConfig } from '../config/store'
+import { loadConfig, loadRawConfig, saveConfig } from '../config/store'
 import type { AppEnv } from '../env'
 import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
+import { listDestinations, pauseDestination, resumeGate } from '../operations/destinations'
 import { replayDeliveries } from '../queue/replay'
-import { ConfigView, RULES_ACTION, type RulesEdit } from './config-view'
+import { ConfigView, GATE_ACTION, type GateStates, RULES_ACTION, type RulesEdit } from './config-view'
 import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
 import { DashboardLayout } from './layout'
 import { LOGIN_ACTION, LoginPage } from './login'
@@ -138,6 +139,17 @@ async function saveDestinationRules(
   return undefined
 }
 
+/** Each configured destination's gate, for the sources page. */
+async function loadGates(c: Context<AppEnv>): Promise<GateStates> {
+  const destinations = await listDestinations(c.env, await loadConfig(c.env), systemClock.now())
+  return new Map(destinations.map((destination) => [destination.id, destination.gate]))
+}
+
+const GateFormSchema = v.object({
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  action: v.picklist(['pause', 'resume'], 'action must be pause or resume'),
+})
+
 const ReplayFormSchema = v.object({
   source: v.pipe(v.string(), v.minLength(1)),
   messageId: v.pipe(v.string(), v.minLength(1)),
@@ -177,11 +189,11 @@ export const dashboardRoutes = new Hono<AppEnv>()
   })
   .get('/sources', ...pageHeaders, async (c) => {
     if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
-    const redacted = redactConfig(await loadRawConfig(c.env))
+    const [raw, gates] = await Promise.all([loadRawConfig(c.env), loadGates(c)])
     const { saved } = v.parse(SourcesQuerySchema, c.req.query())
     return c.html(
       <DashboardLayout title="Sources & destinations" nonce={nonceOf(c)} active="sources" live={false}>
-        <ConfigView redacted={redacted} {...(saved !== undefined && { saved })} />
+        <ConfigView redacted={redactConfig(raw)} gates={gates} {...(saved !== undefined && { saved })} />
       </DashboardLayout>,
     )
   })
@@ -195,13 +207,22 @@ export const dashboardRoutes = new Hono<AppEnv>()
       return c.redirect(`/admin/sources?saved=${encodeURIComponent(saved)}`, 303)
     }
     // Refused: the same page again, the submitted text in its box and what is wrong beside it.
-    const redacted = redactConfig(await loadRawConfig(c.env))
+    const [raw, gates] = await Promise.all([loadRawConfig(c.env), loadGates(c)])
     return c.html(
       <DashboardLayout title="Sources & destinations" nonce={nonceOf(c)} active="sources" live={false}>
-        <ConfigView redacted={redacted} edit={refused} />
+        <ConfigView redacted={redactConfig(raw)} gates={gates} edit={refused} />
       </DashboardLayout>,
       400,
     )
+  })
+  .post(mounted(GATE_ACTION), ...pageHeaders, requireAdmin, smallForm, async (c) => {
+    const parsed = v.safeParse(GateFormSchema, await readForm(c))
+    if (!parsed.success)
+      throw new RouterError(400, 'invalid_form', 'invalid pause or resume form', toInputIssues(parsed.issues))
+    const { id, action } = parsed.output
+    if (action === 'pause') await pauseDestination(c.env, id, 'dashboard', undefined, systemClock)
+    else await resumeGate(c.env, id, 'dashboard', systemClock)
+    return c.redirect('/admin/sources', 303)
   })
   .post(mounted(LOGIN_ACTION), ...pageHeaders, smallForm, async (c) => {
     const expected = assertAdminOpen(c)

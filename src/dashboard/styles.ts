@@ -12,6 +12,7 @@ export const DASHBOARD_CSS = `
   --dropped: #64748b; --dropped-soft: #eef1f5; --dropped-bar: #a5b1c2;
   --retrying: #b45309; --retrying-soft: #fdf3e1; --retrying-bar: #f59e0b;
   --failed: #b91c1c; --failed-soft: #fdeaea; --failed-bar: #ef4444;
+  --paused: #6d28d9; --paused-soft: #f1ebfe; --paused-bar: #8b5cf6;
   --radius: 12px; --shadow: 0 1px 2px rgba(15, 23, 42, .05), 0 1px 8px rgba(15, 23, 42, .04);
   --mono: ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace;
 }
@@ -91,6 +92,7 @@ input[type='search'] { width: 300px; max-width: 100%; }
 .total-dropped { border-left-color: var(--dropped-bar); }
 .total-retrying { border-left-color: var(--retrying-bar); }
 .total-failed { border-left-color: var(--failed-bar); }
+.total-paused { border-left-color: var(--paused-bar); }
 .total-failed .total-value { color: var(--failed); }
 
 /* Destination cards */
@@ -108,6 +110,9 @@ input[type='search'] { width: 300px; max-width: 100%; }
 .pill + .pill { margin-left: 6px; }
 .pill-enabled, .pill-ok { background: var(--delivered-soft); color: var(--delivered); }
 .pill-warn { background: var(--retrying-soft); color: var(--retrying); }
+.pill-paused { background: var(--paused-soft); color: var(--paused); }
+.gate { display: flex; flex-direction: column; gap: 4px; margin-top: 6px; }
+.gate p { margin: 0; font-size: 12px; }
 /*
  * Four tiles in a row when the card has room for their labels, two by two when
  * it does not. A tile never shrinks below its label or number (flex items keep
@@ -140,6 +145,7 @@ input[type='search'] { width: 300px; max-width: 100%; }
 .seg-dropped { fill: var(--dropped-bar); }
 .seg-retrying { fill: var(--retrying-bar); }
 .seg-failed { fill: var(--failed-bar); }
+.seg-paused { fill: var(--paused-bar); }
 
 /* Drop and failure reasons */
 .reasons ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 3px; }
@@ -192,6 +198,7 @@ td.action { text-align: right; white-space: nowrap; }
 .status-delivered { background: var(--delivered-soft); color: var(--delivered); }
 .status-retrying, .status-pending { background: var(--retrying-soft); color: var(--retrying); }
 .status-failed { background: var(--failed-soft); color: var(--failed); }
+.status-paused { background: var(--paused-soft); color: var(--paused); }
 .http { font-family: var(--mono); font-size: 12px; font-weight: 600; }
 .http-2xx { color: var(--delivered); }
 .http-4xx, .http-5xx { color: var(--failed); }
