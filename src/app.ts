@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
+import { funnelRoutes } from './admin/funnel'
 import { replayRoutes } from './admin/replay'
 import { dashboardRoutes } from './dashboard/routes'
 import type { AppEnv } from './env'
@@ -24,6 +25,7 @@ admin.route('/', dashboardRoutes)
 admin.use('*', requireAdmin)
 admin.route('/', configRoutes)
 admin.route('/', deliveryRoutes)
+admin.route('/', funnelRoutes)
 admin.route('/', replayRoutes)
 app.route('/admin', admin)
 
