@@ -41,9 +41,10 @@ describe('every drop routing makes has a stage', () => {
     })
     if (!validated.ok) throw new Error(JSON.stringify(validated.issues))
     const source = validated.config.sources[0]
-    if (!source) throw new Error('no source')
+    const crisp = source?.destinations.Crisp
+    if (!source || !crisp) throw new Error('no source')
     // A destination removed from the code since the config was saved.
-    source.destinations['Gone Partner'] = source.destinations.Crisp as never
+    source.destinations['Gone Partner'] = crisp
     const at = (event: Partial<SegmentEvent>) =>
       ({ messageId: 'm', timestamp: '2024-01-01T00:00:00Z', ...event }) as SegmentEvent
     const events = [
