@@ -3,6 +3,7 @@ import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
 import { destinationRoutes } from './admin/destinations'
+import { funnelRoutes } from './admin/funnel'
 import { replayRoutes } from './admin/replay'
 import { dashboardRoutes } from './dashboard/routes'
 import type { AppEnv } from './env'
@@ -25,6 +26,7 @@ admin.route('/', dashboardRoutes)
 admin.use('*', requireAdmin)
 admin.route('/', configRoutes)
 admin.route('/', deliveryRoutes)
+admin.route('/', funnelRoutes)
 admin.route('/', replayRoutes)
 admin.route('/', destinationRoutes)
 app.route('/admin', admin)

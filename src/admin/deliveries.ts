@@ -5,20 +5,10 @@ import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { LEDGER_STATUSES } from '../ledger/state'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
+import { Millis } from '../lib/query-values'
 import { BoundedText, DeliveryFilterEntries } from './filters'
 
 const DAY_MS = 24 * 60 * 60 * 1000
-
-/** A time in a query string: epoch milliseconds or an ISO-8601 date, within JavaScript's date range. */
-const Millis = v.pipe(
-  BoundedText,
-  v.transform((value) => (/^\d+$/.test(value) ? Number(value) : Date.parse(value))),
-  v.number('must be epoch milliseconds or an ISO-8601 date'),
-  v.check(
-    (value) => Number.isSafeInteger(value) && Math.abs(value) <= 8.64e15,
-    'must be epoch milliseconds or an ISO-8601 date',
-  ),
-)
 
 /** A window must not end before it starts (said at `until`). */
 function untilNotBeforeSince(window: { since?: number; until?: number }): boolean {

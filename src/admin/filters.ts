@@ -1,12 +1,8 @@
 import * as v from 'valibot'
+import { BoundedText } from '../lib/query-values'
 
-/** Longest text a filter value may have: ids and names, never documents. */
-export const MAX_FILTER_TEXT = 200
-
-export const BoundedText = v.pipe(
-  v.string('must be a string'),
-  v.maxLength(MAX_FILTER_TEXT, `must be at most ${MAX_FILTER_TEXT} characters`),
-)
+// Defined in lib/ since the funnel's query (shared with the dashboard) takes it too.
+export { BoundedText }
 
 /** Filter fields shared by the deliveries list, the stats and replay; each value bounded. */
 export const DeliveryFilterEntries = {

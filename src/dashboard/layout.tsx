@@ -43,10 +43,11 @@ export function HtmlDocument(props: { title: string; nonce: string; bodyClass?: 
   )
 }
 
-export type DashboardPage = 'overview' | 'sources'
+export type DashboardPage = 'overview' | 'funnel' | 'sources'
 
 const NAV: { page: DashboardPage; href: string; label: string }[] = [
   { page: 'overview', href: '/admin', label: 'Overview' },
+  { page: 'funnel', href: '/admin/delivery-funnel', label: 'Funnel' },
   { page: 'sources', href: '/admin/sources', label: 'Sources & destinations' },
 ]
 

@@ -16,7 +16,14 @@ import { redactConfig } from '../config/redact'
 import { withDestinationRules } from '../config/rules-edit'
 import { validateConfig } from '../config/schema'
 import { loadConfig, loadRawConfig, saveConfig } from '../config/store'
+import { DESTINATIONS } from '../destinations/registry'
 import type { AppEnv } from '../env'
+import {
+  configuredDestinations,
+  funnelQuerySchema,
+  loadFunnelReport,
+  readFunnelQuery,
+} from '../ledger/funnel-report'
 import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
@@ -24,6 +31,7 @@ import { listDestinations, pauseDestination, resumeGate } from '../operations/de
 import { replayDeliveries } from '../queue/replay'
 import { ConfigView, GATE_ACTION, type GateStates, RULES_ACTION, type RulesEdit } from './config-view'
 import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
+import { FUNNEL_PAGE, FunnelSection } from './funnel'
 import { DashboardLayout } from './layout'
 import { LOGIN_ACTION, LoginPage } from './login'
 import { OverviewSection } from './overview'
@@ -149,6 +157,8 @@ const GateFormSchema = v.object({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
   action: v.picklist(['pause', 'resume'], 'action must be pause or resume'),
 })
+/** The funnel page takes the query of GET /admin/funnel, refused the same way (a 400, here as a page). */
+const FunnelQuerySchema = funnelQuerySchema(DESTINATIONS.map((definition) => definition.name))
 
 const ReplayFormSchema = v.object({
   source: v.pipe(v.string(), v.minLength(1)),
@@ -195,6 +205,32 @@ export const dashboardRoutes = new Hono<AppEnv>()
       <DashboardLayout title="Sources & destinations" nonce={nonceOf(c)} active="sources" live={false}>
         <ConfigView redacted={redactConfig(raw)} gates={gates} {...(saved !== undefined && { saved })} />
       </DashboardLayout>,
+    )
+  })
+  .get(mounted(FUNNEL_PAGE), ...pageHeaders, async (c) => {
+    if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+    const config = await loadConfig(c.env)
+    const read = readFunnelQuery(FunnelQuerySchema, c.req.query(), systemClock.now())
+    const report = read.ok
+      ? await loadFunnelReport(
+          new Ledger(c.env),
+          read.query,
+          read.window,
+          configuredDestinations(config, read.query.source),
+        )
+      : null
+    return c.html(
+      <DashboardLayout title="Delivery funnel" nonce={nonceOf(c)} active="funnel" live={false}>
+        <FunnelSection
+          nonce={nonceOf(c)}
+          query={read.ok ? read.query : {}}
+          report={report}
+          issues={read.ok ? [] : read.issues}
+          destinations={configuredDestinations(config)}
+          sources={config.sources.map((source) => source.name)}
+        />
+      </DashboardLayout>,
+      read.ok ? 200 : 400,
     )
   })
   .post(mounted(RULES_ACTION), ...pageHeaders, requireAdmin, rulesForm, async (c) => {

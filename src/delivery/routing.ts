@@ -2,7 +2,7 @@ import type { ConsentMissing } from '../config/rules/consent'
 import type { DestinationConfig, DestinationRules, SourceConfig } from '../config/schema'
 import { findDestination } from '../destinations/registry'
 import type { DestinationDefinition } from '../destinations/types'
-import type { DropReason } from '../ledger/state'
+import type { RoutingDropReason } from '../ledger/funnel'
 import type { Route } from '../ledger/types'
 import { memoizeByObject } from '../lib/memo'
 import type { SegmentEvent } from '../segment/schema'
@@ -24,7 +24,8 @@ interface DeliveryTarget {
  */
 export type RoutingDecision =
   | { destination: string; deliver: DeliveryTarget; event: SegmentEvent }
-  | { destination: string; drop: DropReason; detail?: string }
+  /** A reason from ROUTING_DROPS, so the delivery funnel places every drop routing makes. */
+  | { destination: string; drop: RoutingDropReason; detail?: string }
 
 /**
  * Segment's `integrations` rule: the destination's own key (case sensitive)
@@ -52,7 +53,8 @@ const routeTargetsOf = memoizeByObject((source: SourceConfig): readonly RouteTar
     .filter(([, config]) => config.enabled)
     .map(([destination, config]) => {
       const definition = findDestination(destination)
-      const drop = (reason: DropReason): RoutingDecision => Object.freeze({ destination, drop: reason })
+      const drop = (reason: RoutingDropReason): RoutingDecision =>
+        Object.freeze({ destination, drop: reason })
       return {
         destination,
         deliver: definition && Object.freeze({ definition, config }),
