@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { alertRoutes } from './admin/alerts'
 import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
@@ -25,6 +26,7 @@ admin.use('*', requireAdmin)
 admin.route('/', configRoutes)
 admin.route('/', deliveryRoutes)
 admin.route('/', replayRoutes)
+admin.route('/', alertRoutes)
 app.route('/admin', admin)
 
 app.notFound((c) =>
