@@ -1,7 +1,11 @@
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import { alertsReceiver } from './alerts'
 import { dispatchToPartner, type Fault, type PartnerApp, tenantNamed } from './core'
 import { PARTNER_EMULATORS } from './partners'
+
+/** What the sandbox serves by path segment: the partners, and the alert receiver (sandbox/alerts.ts). */
+const SERVED: Record<string, PartnerApp> = { ...PARTNER_EMULATORS, alerts: alertsReceiver }
 
 /**
  * The partner sandbox: an emulator of each partner's real API, one origin.
@@ -27,8 +31,7 @@ export function createSandboxApp(): Hono {
   /** Body: `{ partner, mode: 'status' | 'hang', status?, body?, retryAfter?, count? }` (count omitted = until cleared). */
   app.post('/__sandbox/t/:tenant/faults', async (c) => {
     const input = (await c.req.json()) as Partial<Fault> & { partner?: string; count?: number }
-    if (!input.partner || !(input.partner in PARTNER_EMULATORS))
-      return c.json({ error: 'unknown partner' }, 400)
+    if (!input.partner || !(input.partner in SERVED)) return c.json({ error: 'unknown partner' }, 400)
     const fault: Fault = {
       mode: input.mode === 'hang' ? 'hang' : 'status',
       remaining: input.count ?? Number.POSITIVE_INFINITY,
@@ -51,7 +54,7 @@ export function createSandboxApp(): Hono {
   // Partner-specific controls (e.g. expire tokens), served by each emulator under /__control/<action>.
   app.post('/__sandbox/t/:tenant/:partner/:action', (c) => {
     const partner = c.req.param('partner')
-    const emulator = PARTNER_EMULATORS[partner]
+    const emulator = SERVED[partner]
     if (!emulator) return c.json({ error: 'unknown partner' }, 404)
     const url = new URL(c.req.url)
     url.pathname = `/__control/${c.req.param('action')}`
@@ -61,7 +64,7 @@ export function createSandboxApp(): Hono {
   app.all('*', (c) => {
     const url = new URL(c.req.url)
     const match = url.pathname.match(/^(?:\/t\/([^/]+))?\/([a-z-]+)(\/.*)?$/)
-    const emulator: PartnerApp | undefined = match?.[2] ? PARTNER_EMULATORS[match[2]] : undefined
+    const emulator: PartnerApp | undefined = match?.[2] ? SERVED[match[2]] : undefined
     if (!match?.[2] || !emulator) return c.json({ error: 'no such partner in the sandbox' }, 404)
     url.pathname = match[3] ?? '/'
     const request = new Request(url, c.req.raw)

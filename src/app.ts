@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { alertRoutes } from './admin/alerts'
 import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
@@ -29,6 +30,7 @@ admin.route('/', deliveryRoutes)
 admin.route('/', funnelRoutes)
 admin.route('/', replayRoutes)
 admin.route('/', destinationRoutes)
+admin.route('/', alertRoutes)
 app.route('/admin', admin)
 
 app.notFound((c) =>

@@ -1,6 +1,7 @@
 import { app } from './app'
 import type { Bindings } from './env'
 import { systemClock } from './lib/clock'
+import { createScheduledHandler } from './operations/alerts/scheduled'
 import { createQueueHandler } from './queue/handler'
 import type { QueuedDeliveryMessage } from './queue/message'
 
@@ -11,4 +12,5 @@ export { OperationsLog } from './operations/log'
 export default {
   fetch: app.fetch,
   queue: createQueueHandler(systemClock),
+  scheduled: createScheduledHandler(systemClock),
 } satisfies ExportedHandler<Bindings, QueuedDeliveryMessage>

@@ -35,6 +35,30 @@ function forEachSecret(
       for (const key of secrets) if (Object.hasOwn(settings, key)) visit(settings, key, place([name], key))
     }
   })
+  forEachAlertTargetSecret(document, visit)
+}
+
+/**
+ * A webhook target's `secret`, and a Slack target's `url` (the URL is the Slack
+ * credential). Matched by the target's kind and name, or its position when unnamed.
+ */
+const TARGET_SECRETS: Partial<Record<string, string>> = { webhook: 'secret', slack: 'url' }
+
+function forEachAlertTargetSecret(
+  document: JsonRecord,
+  visit: (holder: JsonRecord, key: string, place: SecretPlace) => void,
+): void {
+  if (!isPlainObject(document.alerts) || !Array.isArray(document.alerts.targets)) return
+  document.alerts.targets.forEach((target: unknown, index) => {
+    if (!isPlainObject(target) || typeof target.kind !== 'string') return
+    const key = TARGET_SECRETS[target.kind]
+    if (key === undefined || !Object.hasOwn(target, key)) return
+    const name = typeof target.name === 'string' ? target.name : `#${index}`
+    visit(target, key, {
+      owner: JSON.stringify(['alerts', target.kind, name, key]),
+      path: `alerts.targets.${index}.${key}`,
+    })
+  })
 }
 
 /** A deep copy with every secret replaced by {@link REDACTED}. */

@@ -4,6 +4,7 @@ import type { RateLimit } from '../destinations/types'
 import { type InputIssue, toInputIssues } from '../lib/errors'
 import { nestsDeeperThan } from '../lib/json-size'
 import { isPlainObject, plainObject } from '../lib/objects'
+import { type AlertsConfig, AlertsSchema } from './alerts'
 import { ConsentCategoriesSchema, ConsentMissingSchema } from './rules/consent'
 import { type FieldControls, FieldControlsSchema } from './rules/fields'
 import { type FilterRule, FiltersSchema } from './rules/filters'
@@ -88,7 +89,7 @@ const SourceSchema = plainObject({
 })
 
 const ConfigSchema = plainObject(
-  { sources: v.array(SourceSchema, 'sources must be an array') },
+  { sources: v.array(SourceSchema, 'sources must be an array'), alerts: v.optional(AlertsSchema) },
   'the config document must be a JSON object',
 )
 
@@ -122,6 +123,8 @@ export type SourceConfig = Omit<v.InferOutput<typeof SourceSchema>, 'destination
 
 export interface RouterConfig {
   sources: SourceConfig[]
+  /** Absent: no alert is evaluated or recorded (README "Alerts"). */
+  alerts?: AlertsConfig
 }
 
 export type ConfigValidation = { ok: true; config: RouterConfig } | { ok: false; issues: InputIssue[] }
@@ -177,7 +180,10 @@ export function validateConfig(input: unknown): ConfigValidation {
 
   findDuplicates(sources, 'name', issues)
   findDuplicates(sources, 'writeKey', issues)
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, config: { sources } }
+  const { alerts } = parsed.output
+  return issues.length > 0
+    ? { ok: false, issues }
+    : { ok: true, config: { sources, ...(alerts && { alerts }) } }
 }
 
 function parseDestination(

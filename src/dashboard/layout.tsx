@@ -43,12 +43,13 @@ export function HtmlDocument(props: { title: string; nonce: string; bodyClass?: 
   )
 }
 
-export type DashboardPage = 'overview' | 'funnel' | 'sources'
+export type DashboardPage = 'overview' | 'funnel' | 'sources' | 'alerts'
 
 const NAV: { page: DashboardPage; href: string; label: string }[] = [
   { page: 'overview', href: '/admin', label: 'Overview' },
   { page: 'funnel', href: '/admin/delivery-funnel', label: 'Funnel' },
   { page: 'sources', href: '/admin/sources', label: 'Sources & destinations' },
+  { page: 'alerts', href: '/admin/alerts', label: 'Alerts' },
 ]
 
 /** Signed-in pages: top bar with navigation, live indicator and log-out. */

@@ -27,8 +27,10 @@ import {
 import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
+import { listAlerts } from '../operations/alerts/incidents'
 import { listDestinations, pauseDestination, resumeGate } from '../operations/destinations'
 import { replayDeliveries } from '../queue/replay'
+import { AlertsView } from './alerts'
 import { ConfigView, GATE_ACTION, type GateStates, RULES_ACTION, type RulesEdit } from './config-view'
 import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
 import { FUNNEL_PAGE, FunnelSection } from './funnel'
@@ -166,6 +168,27 @@ const ReplayFormSchema = v.object({
   destination: v.pipe(v.string(), v.minLength(1)),
 })
 
+/** Rows of the alert history the page shows. */
+const ALERTS_SHOWN = 50
+
+async function renderAlertsPage(c: Context<AppEnv>): Promise<Response> {
+  if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+  const [{ incidents, alerts }, config] = await Promise.all([
+    listAlerts(c.env, ALERTS_SHOWN),
+    loadConfig(c.env),
+  ])
+  return c.html(
+    <DashboardLayout title="Alerts" nonce={nonceOf(c)} active="alerts" live={false}>
+      <AlertsView
+        incidents={incidents}
+        alerts={alerts}
+        configured={config.alerts !== undefined}
+        now={systemClock.now()}
+      />
+    </DashboardLayout>,
+  )
+}
+
 /** The dashboard: HTML pages and their form actions, under /admin beside the JSON API. */
 export const dashboardRoutes = new Hono<AppEnv>()
   .get('/', ...pageHeaders, async (c) => {
@@ -232,6 +255,12 @@ export const dashboardRoutes = new Hono<AppEnv>()
       </DashboardLayout>,
       read.ok ? 200 : 400,
     )
+  })
+  // GET /admin/alerts is also the JSON API (src/admin/alerts.ts): a browser asking for HTML gets
+  // this page, anything else goes on to the API (with these no-store, no-frame headers too).
+  .get('/alerts', ...pageHeaders, async (c, next) => {
+    if (!c.req.header('Accept')?.includes('text/html')) return next()
+    return renderAlertsPage(c)
   })
   .post(mounted(RULES_ACTION), ...pageHeaders, requireAdmin, rulesForm, async (c) => {
     const parsed = v.safeParse(RulesFormSchema, await readForm(c))

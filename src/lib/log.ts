@@ -12,6 +12,9 @@ export interface LogFields {
   destination?: string
   reason?: string
   count?: number
+  /** An alert of the operations log (its history id), and what became of it. */
+  alertId?: number
+  outcome?: string
   /** Per destination: one delivery line covers every destination of an event. */
   outcomes?: Record<string, DestinationOutcomeLog>
 }

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/store'
 import type { Bindings } from '../env'
 import type { Clock } from '../lib/clock'
 import { RouterError } from '../lib/errors'
+import { autoPauseKey, resolveIncident } from './alerts/incidents'
 import { destinationGate, type GateStatus, gateName } from './gate'
 import { recordAudit } from './log'
 
@@ -93,7 +94,9 @@ export async function resumeGate(
   const { source, destination } = findConfigured(await loadConfig(env), id)
   const now = clock.now()
   const { status, changed } = await destinationGate(env, source, destination).resume(now)
-  if (changed)
+  if (changed) {
     await recordAudit(env, { at: now, actor, action: 'destination.resumed', target: id, detail: null })
+    await resolveIncident(env, autoPauseKey(source, destination), now)
+  }
   return status
 }

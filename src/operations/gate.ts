@@ -1,6 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { RateLimit } from '../destinations/types'
 import type { Bindings } from '../env'
+import { logWarn } from '../lib/log'
+import { autoPauseKey, openIncident } from './alerts/incidents'
 import { recordAudit } from './log'
 
 /** Why and since when a destination is paused. */
@@ -115,23 +117,44 @@ export class DestinationGate extends DurableObject<Bindings> {
     const { count, afterOtherAnswer } = report.authFailures
     this.state.authFailures = (afterOtherAnswer ? 0 : this.state.authFailures) + count
     const threshold = report.pauseAfterAuthFailures
-    if (!this.state.paused && threshold > 0 && this.state.authFailures >= threshold) {
+    const pausesNow = !this.state.paused && threshold > 0 && this.state.authFailures >= threshold
+    if (pausesNow)
       this.state.paused = {
         at: now,
         actor: 'router',
         reason: `the partner refused our credentials ${this.state.authFailures} times in a row (401/403)`,
         automatic: true,
       }
+    this.save()
+    if (pausesNow && this.state.paused) await this.announcePause(source, destination, this.state.paused)
+    return this.state.paused
+  }
+
+  /** An automatic pause goes in the audit list and opens its alert; neither may undo the pause. */
+  private async announcePause(source: string, destination: string, pause: PauseInfo): Promise<void> {
+    const target = gateName(source, destination)
+    try {
       await recordAudit(this.env, {
-        at: now,
+        at: pause.at,
         actor: 'router',
         action: 'destination.paused',
-        target: `${source}:${destination}`,
-        detail: this.state.paused.reason,
+        target,
+        detail: pause.reason,
       })
+      await openIncident(
+        this.env,
+        {
+          key: autoPauseKey(source, destination),
+          kind: 'auto_pause',
+          target,
+          title: `${destination} of ${source} paused automatically`,
+          detail: pause.reason,
+        },
+        pause.at,
+      )
+    } catch {
+      logWarn({ msg: 'automatic pause not announced', source, destination })
     }
-    this.save()
-    return this.state.paused
   }
 
   /** Pauses by an operator's hand; `changed` is false when it was paused already. */

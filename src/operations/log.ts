@@ -1,5 +1,10 @@
 import { DurableObject } from 'cloudflare:workers'
+import type { AlertTarget } from '../config/alerts'
 import type { Bindings } from '../env'
+import { logInfo, logWarn } from '../lib/log'
+import { sendToTargets } from './alerts/send'
+import { ALERT_MIGRATIONS, AlertStore } from './alerts/store'
+import type { AlertRecord, Incident, IncidentInput, OpenOutcome, ResolveOutcome } from './alerts/types'
 
 /** One operator-visible change: who did what to which target, and when. */
 export interface AuditEntry {
@@ -26,7 +31,22 @@ const MIGRATIONS: readonly string[] = [
      target TEXT NOT NULL,
      detail TEXT
    )`,
+  ...ALERT_MIGRATIONS,
 ]
+
+/** What sending needs from the config: handed in by the caller, so the object never reads KV. */
+export interface DispatchSettings {
+  targets: AlertTarget[]
+  maxPerMinute: number
+  quietMs: number
+}
+
+/** What a dispatch did, for the cron run's log line. */
+export interface DispatchSummary {
+  recovered: number
+  sent: number
+  failed: number
+}
 
 /**
  * The router's operations log: one Durable Object (named `router`) holding the
@@ -35,6 +55,9 @@ const MIGRATIONS: readonly string[] = [
  */
 export class OperationsLog extends DurableObject<Bindings> {
   private readonly sql: SqlStorage
+  private readonly alerts: AlertStore
+  /** The time of the alert change in progress (the caller's clock), stamped on its audit entries. */
+  private changeAt = 0
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -47,20 +70,88 @@ export class OperationsLog extends DurableObject<Bindings> {
       this.sql.exec('DELETE FROM schema_version')
       this.sql.exec('INSERT INTO schema_version (version) VALUES (?)', MIGRATIONS.length)
     })
+    // Every incident change is an audit entry by the router itself, at the time the change was made.
+    this.alerts = new AlertStore(this.sql, (action, target, detail) =>
+      this.insertAudit({ at: this.changeAt, actor: 'router', action, target, detail }),
+    )
+  }
+
+  private inChange<T>(now: number, change: () => T): T {
+    return this.ctx.storage.transactionSync(() => {
+      this.changeAt = now
+      return change()
+    })
+  }
+
+  openIncident(input: IncidentInput, now: number): OpenOutcome {
+    return this.inChange(now, () => this.alerts.open(input, now))
+  }
+
+  resolveIncident(key: string, now: number, quietMs: number): ResolveOutcome {
+    return this.inChange(now, () => this.alerts.resolve(key, now, quietMs))
+  }
+
+  /** Keys of incidents open or clearing, for the evaluator to decide which have ended. */
+  unresolvedIncidentKeys(): string[] {
+    return this.alerts.unresolvedKeys()
+  }
+
+  /** One cron run's findings in one transaction: incidents to open and to resolve. */
+  applyFindings(now: number, open: IncidentInput[], resolve: string[], quietMs: number): void {
+    this.inChange(now, () => {
+      for (const input of open) this.alerts.open(input, now)
+      for (const key of resolve) this.alerts.resolve(key, now, quietMs)
+    })
+  }
+
+  /**
+   * Resolves incidents clear for the quiet period, then sends what waits, within
+   * the per-minute cap. The outcome of every send is kept in the alert history;
+   * a target that fails or hangs is recorded, never thrown.
+   */
+  async dispatch(now: number, settings: DispatchSettings): Promise<DispatchSummary> {
+    const recovered = this.inChange(now, () => this.alerts.finishRecoveries(now, settings.quietMs))
+    const claimed = this.inChange(now, () => this.alerts.claim(now, settings.maxPerMinute))
+    const outcomes = await Promise.all(
+      claimed.map(async (alert: AlertRecord) => ({
+        alert,
+        ...(await sendToTargets(alert, settings.targets, now)),
+      })),
+    )
+    this.ctx.storage.transactionSync(() => {
+      for (const { alert, status, results } of outcomes) this.alerts.complete(alert.id, now, status, results)
+    })
+    // Ids and outcomes only: a target's URL or secret never reaches a log line.
+    for (const { alert, status } of outcomes)
+      (status === 'failed' ? logWarn : logInfo)({
+        msg: 'alert',
+        alertId: alert.id,
+        reason: alert.event,
+        outcome: status,
+      })
+    const count = (status: string) => outcomes.filter((outcome) => outcome.status === status).length
+    return { recovered, sent: count('sent'), failed: count('failed') }
+  }
+
+  /** Open and clearing incidents, and the last `limit` alerts with their delivery results. */
+  listAlerts(limit: number): { incidents: Incident[]; alerts: AlertRecord[] } {
+    return this.alerts.list(limit)
   }
 
   appendAudit(entry: AuditEntry): void {
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        'INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)',
-        entry.at,
-        entry.actor,
-        entry.action,
-        entry.target,
-        entry.detail,
-      )
-      this.sql.exec('DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?', AUDIT_KEPT)
-    })
+    this.ctx.storage.transactionSync(() => this.insertAudit(entry))
+  }
+
+  private insertAudit(entry: AuditEntry): void {
+    this.sql.exec(
+      'INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)',
+      entry.at,
+      entry.actor,
+      entry.action,
+      entry.target,
+      entry.detail,
+    )
+    this.sql.exec('DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?', AUDIT_KEPT)
   }
 
   /** Newest first; `target` narrows to one target. */

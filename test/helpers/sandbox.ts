@@ -1,8 +1,12 @@
 import { inject } from 'vitest'
+import type { ReceivedAlert } from '../../sandbox/alerts'
 import type { RecordedRequest } from '../../sandbox/core'
 import type { SandboxPartner } from '../../sandbox/partners'
 
-export type { RecordedRequest, SandboxPartner }
+export type { ReceivedAlert, RecordedRequest, SandboxPartner }
+
+/** What a fault can be injected into: a partner, or the alert receiver. */
+export type SandboxFaultTarget = SandboxPartner | 'alerts'
 
 export interface FaultOptions {
   mode?: 'status' | 'hang'
@@ -26,7 +30,7 @@ export class SandboxTenant {
     return `${this.url}/t/${this.name}/${partner}`
   }
 
-  async requests(partner?: SandboxPartner): Promise<RecordedRequest[]> {
+  async requests(partner?: SandboxFaultTarget): Promise<RecordedRequest[]> {
     const query = partner ? `?partner=${partner}` : ''
     const response = await fetch(`${this.url}/__sandbox/t/${this.name}/requests${query}`)
     return (await response.json()) as RecordedRequest[]
@@ -51,7 +55,19 @@ export class SandboxTenant {
     return counts
   }
 
-  async fault(partner: SandboxPartner, options: FaultOptions): Promise<void> {
+  /** A URL of this tenant's alert receiver; `path` tells targets apart (`/ops`, `/slack`). */
+  alertUrl(path: string): string {
+    return `${this.url}/t/${this.name}/alerts${path}`
+  }
+
+  /** What the alert receiver got, oldest first, each body as its exact text. */
+  async receivedAlerts(path?: string): Promise<ReceivedAlert[]> {
+    const response = await fetch(`${this.url}/__sandbox/t/${this.name}/alerts/received`, { method: 'POST' })
+    const received = (await response.json()) as ReceivedAlert[]
+    return path === undefined ? received : received.filter((alert) => alert.path === path)
+  }
+
+  async fault(partner: SandboxFaultTarget, options: FaultOptions): Promise<void> {
     const response = await fetch(`${this.url}/__sandbox/t/${this.name}/faults`, {
       method: 'POST',
       body: JSON.stringify({ partner, ...options }),
@@ -59,7 +75,7 @@ export class SandboxTenant {
     if (!response.ok) throw new Error(`sandbox refused the fault: ${await response.text()}`)
   }
 
-  async clearFaults(partner?: SandboxPartner): Promise<void> {
+  async clearFaults(partner?: SandboxFaultTarget): Promise<void> {
     await fetch(`${this.url}/__sandbox/t/${this.name}/faults${partner ? `?partner=${partner}` : ''}`, {
       method: 'DELETE',
     })

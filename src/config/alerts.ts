@@ -1,0 +1,152 @@
+import * as v from 'valibot'
+import { exactObject, isPlainObject } from '../lib/objects'
+
+/**
+ * The `alerts` object of the config document (README "Alerts"): where
+ * notifications go, which rules raise incidents, and the anti-storm knobs.
+ * Objects are exact: a misspelt `threshhold` silently falling back to its
+ * default would page nobody.
+ */
+
+const TargetUrl = v.pipe(
+  v.string('url is required'),
+  v.url('url must be a URL'),
+  v.check((url) => /^https?:\/\//i.test(url), 'url must be http or https'),
+)
+
+const TargetName = v.pipe(
+  v.string('name must be a string'),
+  v.regex(/^[A-Za-z0-9_. -]{1,64}$/, 'name must be 1-64 letters, digits, spaces, _, . or -'),
+)
+
+const WebhookTarget = exactObject(
+  {
+    kind: v.literal('webhook'),
+    name: v.optional(TargetName),
+    url: TargetUrl,
+    /** Signs each body (HMAC-SHA256); a receiver refuses what it cannot verify. */
+    secret: v.pipe(v.string('secret is required'), v.minLength(16, 'secret must be at least 16 characters')),
+  },
+  'a target must be a JSON object',
+)
+
+const SlackTarget = exactObject(
+  { kind: v.literal('slack'), name: v.optional(TargetName), url: TargetUrl },
+  'a target must be a JSON object',
+)
+
+const TargetSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isPlainObject, 'a target must be a JSON object'),
+  v.check(
+    (target) => target.kind === 'webhook' || target.kind === 'slack',
+    'kind must be "webhook" or "slack"',
+  ),
+  v.union([WebhookTarget, SlackTarget], 'kind must be "webhook" or "slack"'),
+)
+
+const enabled = v.optional(v.boolean('enabled must be a boolean'), true)
+const minutes = (fallback: number) =>
+  v.optional(
+    v.pipe(
+      v.number('windowMinutes must be a number'),
+      v.integer('windowMinutes must be a whole number'),
+      // The ledger counts in 5-minute buckets: a shorter window would still read 5 minutes.
+      v.minValue(5, 'windowMinutes must be at least 5'),
+      v.maxValue(1440, 'windowMinutes must be at most 1440'),
+    ),
+    fallback,
+  )
+
+const RulesSchema = exactObject(
+  {
+    failureRate: v.optional(
+      exactObject(
+        {
+          enabled,
+          threshold: v.optional(
+            v.pipe(
+              v.number('threshold must be a number'),
+              v.minValue(0, 'threshold must be between 0 and 1'),
+              v.maxValue(1, 'threshold must be between 0 and 1'),
+            ),
+            0.5,
+          ),
+          windowMinutes: minutes(15),
+          /** Fewer outcomes than this in the window decide nothing: one failure is not 100 %. */
+          minAttempts: v.optional(
+            v.pipe(
+              v.number('minAttempts must be a number'),
+              v.integer('minAttempts must be a whole number'),
+              v.minValue(1, 'minAttempts must be at least 1'),
+              v.maxValue(1_000_000, 'minAttempts must be at most 1000000'),
+            ),
+            20,
+          ),
+        },
+        'failureRate must be a JSON object',
+      ),
+      {},
+    ),
+    pairFailed: v.optional(
+      exactObject({ enabled, windowMinutes: minutes(15) }, 'pairFailed must be a JSON object'),
+      {},
+    ),
+    autoPause: v.optional(exactObject({ enabled }, 'autoPause must be a JSON object'), {}),
+    capacity: v.optional(exactObject({ enabled }, 'capacity must be a JSON object'), {}),
+  },
+  'rules must be a JSON object',
+)
+
+export const AlertsSchema = v.pipe(
+  exactObject(
+    {
+      targets: v.optional(
+        v.pipe(v.array(TargetSchema, 'targets must be an array'), v.maxLength(10, 'at most 10 targets')),
+        [],
+      ),
+      rules: v.optional(RulesSchema, {}),
+      /** A recovery is sent once the incident has stayed clear this long; a relapse before is the same incident. */
+      quietMinutes: v.optional(
+        v.pipe(
+          v.number('quietMinutes must be a number'),
+          v.integer('quietMinutes must be a whole number'),
+          v.minValue(0, 'quietMinutes must be at least 0'),
+          v.maxValue(1440, 'quietMinutes must be at most 1440'),
+        ),
+        10,
+      ),
+      /** Notifications sent per minute at most; more are folded into one summary. */
+      maxPerMinute: v.optional(
+        v.pipe(
+          v.number('maxPerMinute must be a number'),
+          v.integer('maxPerMinute must be a whole number'),
+          v.minValue(1, 'maxPerMinute must be at least 1'),
+          v.maxValue(100, 'maxPerMinute must be at most 100'),
+        ),
+        10,
+      ),
+    },
+    'alerts must be a JSON object',
+  ),
+  v.forward(
+    v.check(
+      (alerts) => uniqueTargetNames(alerts.targets),
+      'target names must be unique (a redacted secret is kept by name)',
+    ),
+    ['targets'],
+  ),
+)
+
+export type AlertsConfig = v.InferOutput<typeof AlertsSchema>
+export type AlertTarget = AlertsConfig['targets'][number]
+export type AlertRules = AlertsConfig['rules']
+
+function uniqueTargetNames(targets: readonly { name?: string }[]): boolean {
+  const names = targets.flatMap((target) => (target.name === undefined ? [] : [target.name]))
+  return new Set(names).size === names.length
+}
+
+/** How a target is named in history, logs and the dashboard: never its URL (a Slack URL is a secret). */
+export function targetLabel(target: Pick<AlertTarget, 'kind' | 'name'>, index: number): string {
+  return target.name ?? `${target.kind} #${index + 1}`
+}
