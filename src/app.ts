@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
+import { destinationTestRoutes } from './admin/destinations-test'
 import { replayRoutes } from './admin/replay'
 import { dashboardRoutes } from './dashboard/routes'
 import type { AppEnv } from './env'
@@ -25,6 +26,7 @@ admin.use('*', requireAdmin)
 admin.route('/', configRoutes)
 admin.route('/', deliveryRoutes)
 admin.route('/', replayRoutes)
+admin.route('/', destinationTestRoutes)
 app.route('/admin', admin)
 
 app.notFound((c) =>

@@ -3,6 +3,7 @@ import { destinationRules, RULE_KEYS } from '../config/rules-edit'
 import { findDestination } from '../destinations/registry'
 import type { InputIssue } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
+import { testConsoleHref } from './test-console'
 
 /**
  * The sources and destinations page. It is given only the *redacted* config
@@ -225,7 +226,12 @@ function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined }) 
             <tbody>
               {source.destinations.map((destination) => (
                 <tr data-destination={destination.name}>
-                  <td class="destination">{destination.name}</td>
+                  <td class="destination">
+                    {destination.name}
+                    <a class="test-link" href={testConsoleHref(source.name, destination.name)}>
+                      Send a test event
+                    </a>
+                  </td>
                   <td>
                     <span class={`pill pill-${destination.enabled ? 'enabled' : 'disabled'}`}>
                       {destination.enabled ? 'enabled' : 'disabled'}
