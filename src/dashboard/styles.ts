@@ -228,10 +228,10 @@ td.action { text-align: right; white-space: nowrap; }
 /* Test console */
 .test-link { display: block; margin-top: 4px; font-size: 12px; font-weight: 500; }
 .sample-form { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0; }
-.paste-form { display: grid; gap: 8px; margin-top: 10px; }
+.paste-form { display: grid; justify-items: start; gap: 8px; margin-top: 10px; }
 .paste-form textarea { width: 100%; box-sizing: border-box; font-family: var(--mono); font-size: 12px; }
 .test-result h2 { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
-.exchange h3 { margin: 0 0 10px; font-size: 14px; overflow-wrap: anywhere; }
+.exchange h3 { margin: 0 0 10px; font-size: 13px; text-transform: none; letter-spacing: 0; color: var(--text); overflow-wrap: anywhere; }
 .exchange h4 { margin: 0 0 8px; display: flex; align-items: center; gap: 8px; }
 .exchange-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr)); gap: 16px; }
 .exchange-grid section { min-width: 0; }

@@ -139,6 +139,8 @@ export function TestConsole(props: TestConsoleProps) {
       {target.config.enabled ? null : (
         <p class="notice notice-warn">This destination is disabled: real events are not sent to it.</p>
       )}
+      {/* The answer first: after a send it is what the operator came for; the forms follow to send again. */}
+      {props.result ? <Result result={props.result} /> : null}
       <div class="panel">
         <h2>Send a sample of the Segment Spec</h2>
         <form method="post" action={action} class="sample-form">
@@ -183,7 +185,6 @@ export function TestConsole(props: TestConsoleProps) {
           </button>
         </form>
       </div>
-      {props.result ? <Result result={props.result} /> : null}
     </section>
   )
 }
