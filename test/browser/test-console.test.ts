@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SANDBOX_CREDENTIALS as creds } from '../../sandbox/credentials'
 import { type LocalStack, REPO_ROOT } from '../../scripts/local-stack'
-import { type Browser, launchChromium } from './chromium'
+import { type Browser, launchChromium, watchPageErrors } from './chromium'
 import { startTestStack } from './stack'
 
 /**
@@ -25,18 +25,14 @@ const SECRETS = [
 let stack: LocalStack
 let browser: Browser
 let page: Page
-const pageErrors: string[] = []
+let pageErrors: string[] = []
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
   stack = await startTestStack('test-console')
   browser = await launchChromium()
   page = browser.context.pages()[0] ?? (await browser.context.newPage())
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error')
-      pageErrors.push(`${message.text()} @ ${JSON.stringify(message.location())}`)
-  })
+  pageErrors = watchPageErrors(page)
 })
 
 afterAll(async () => {
