@@ -4,6 +4,7 @@ import { requireAdmin } from './admin/auth'
 import { configRoutes } from './admin/config'
 import { deliveryRoutes } from './admin/deliveries'
 import { destinationRoutes } from './admin/destinations'
+import { destinationTestRoutes } from './admin/destinations-test'
 import { funnelRoutes } from './admin/funnel'
 import { replayRoutes } from './admin/replay'
 import { dashboardRoutes } from './dashboard/routes'
@@ -31,6 +32,7 @@ admin.route('/', funnelRoutes)
 admin.route('/', replayRoutes)
 admin.route('/', destinationRoutes)
 admin.route('/', alertRoutes)
+admin.route('/', destinationTestRoutes)
 app.route('/admin', admin)
 
 app.notFound((c) =>

@@ -1,9 +1,11 @@
+import { destinationId } from '../config/destination-id'
 import { REDACTED } from '../config/redact'
 import { destinationRules, RULE_KEYS } from '../config/rules-edit'
 import { findDestination } from '../destinations/registry'
 import type { InputIssue } from '../lib/errors'
 import { isPlainObject } from '../lib/objects'
-import { type GateStatus, gateName } from '../operations/gate'
+import type { GateStatus } from '../operations/gate'
+import { testConsoleHref } from './test-console'
 
 /**
  * The sources and destinations page. It is given only the *redacted* config
@@ -267,14 +269,19 @@ function SourceCard(props: { source: SourceView; edit: RulesEdit | undefined; ga
             <tbody>
               {source.destinations.map((destination) => (
                 <tr data-destination={destination.name}>
-                  <td class="destination">{destination.name}</td>
+                  <td class="destination">
+                    {destination.name}
+                    <a class="test-link" href={testConsoleHref(source.name, destination.name)}>
+                      Send a test event
+                    </a>
+                  </td>
                   <td>
                     <span class={`pill pill-${destination.enabled ? 'enabled' : 'disabled'}`}>
                       {destination.enabled ? 'enabled' : 'disabled'}
                     </span>
                     <GateState
-                      id={gateName(source.name, destination.name)}
-                      gate={gates.get(gateName(source.name, destination.name))}
+                      id={destinationId(source.name, destination.name)}
+                      gate={gates.get(destinationId(source.name, destination.name))}
                     />
                   </td>
                   <td>

@@ -12,12 +12,15 @@ import {
   requireAdmin,
   setSessionCookie,
 } from '../admin/auth'
+import { type DestinationTarget, parseDestinationId } from '../config/destination-id'
 import { redactConfig } from '../config/redact'
 import { withDestinationRules } from '../config/rules-edit'
 import { validateConfig } from '../config/schema'
 import { loadConfig, loadRawConfig, saveConfig } from '../config/store'
+import { testSend } from '../delivery/test-send'
 import { DESTINATIONS } from '../destinations/registry'
 import type { AppEnv } from '../env'
+import { resolveTestEvent } from '../ingest/test-event'
 import {
   configuredDestinations,
   funnelQuerySchema,
@@ -26,7 +29,7 @@ import {
 } from '../ledger/funnel-report'
 import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { systemClock } from '../lib/clock'
-import { RouterError, toInputIssues } from '../lib/errors'
+import { type InputIssue, RouterError, toInputIssues } from '../lib/errors'
 import { listAlerts } from '../operations/alerts/incidents'
 import { listDestinations, pauseDestination, resumeGate } from '../operations/destinations'
 import { replayDeliveries } from '../queue/replay'
@@ -40,6 +43,7 @@ import { OverviewSection } from './overview'
 import { loadOverview } from './overview-data'
 import { dashboardHref, parseDashboardQuery } from './query'
 import { LIVE_REFRESH_HEADER } from './scripts'
+import { TestConsole, type TestConsoleProps } from './test-console'
 
 /** Rows per page of the deliveries table. */
 const PAGE_SIZE = 25
@@ -189,6 +193,60 @@ async function renderAlertsPage(c: Context<AppEnv>): Promise<Response> {
   )
 }
 
+/** A pasted event is at most 32 KB; form encoding may triple it. */
+const testForm = bodyLimit({
+  maxSize: 128 * 1024,
+  onError: () => new RouterError(413, 'payload_too_large', 'form too large').toResponse(),
+})
+
+const TestFormSchema = v.object({
+  sample: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  event: v.optional(v.pipe(v.string(), v.maxLength(120_000, 'the pasted event is too long'))),
+})
+
+/** The test console of `:id`, or the page saying why there is none (an unknown or malformed id). */
+async function renderTestConsole(
+  c: Context<AppEnv>,
+  target: DestinationTarget | RouterError,
+  props: Omit<TestConsoleProps, 'target'> = {},
+  status: 200 | 400 | 413 = 200,
+) {
+  const title = target instanceof RouterError ? 'Test a destination' : `Test ${target.destination}`
+  return c.html(
+    <DashboardLayout title={title} nonce={nonceOf(c)} active="sources" live={false}>
+      {target instanceof RouterError ? (
+        <p class="notice notice-warn">{target.message}</p>
+      ) : (
+        <TestConsole target={target} {...props} />
+      )}
+    </DashboardLayout>,
+    target instanceof RouterError ? target.status : status,
+  )
+}
+
+async function destinationTarget(c: Context<AppEnv>): Promise<DestinationTarget | RouterError> {
+  try {
+    return parseDestinationId(c.req.param('id') ?? '', await loadConfig(c.env))
+  } catch (error) {
+    if (error instanceof RouterError) return error
+    throw error
+  }
+}
+
+/** The console's form as the API's body: a sample's name, or the pasted text parsed as JSON. */
+function testInputOf(
+  form: v.InferOutput<typeof TestFormSchema>,
+): { input: unknown } | { issues: InputIssue[] } {
+  if (form.sample) return { input: { sample: form.sample } }
+  const text = form.event?.trim() ?? ''
+  if (text === '') return { issues: [{ path: 'event', message: 'paste an event, or choose a sample' }] }
+  try {
+    return { input: { event: JSON.parse(text) } }
+  } catch (error) {
+    return { issues: [{ path: 'event', message: `not valid JSON: ${(error as Error).message}` }] }
+  }
+}
+
 /** The dashboard: HTML pages and their form actions, under /admin beside the JSON API. */
 export const dashboardRoutes = new Hono<AppEnv>()
   .get('/', ...pageHeaders, async (c) => {
@@ -288,6 +346,35 @@ export const dashboardRoutes = new Hono<AppEnv>()
     if (action === 'pause') await pauseDestination(c.env, id, 'dashboard', undefined, systemClock)
     else await resumeGate(c.env, id, 'dashboard', systemClock)
     return c.redirect('/admin/sources', 303)
+  })
+  .get('/destinations/:id/test', ...pageHeaders, async (c) => {
+    if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+    return renderTestConsole(c, await destinationTarget(c))
+  })
+  .post('/destinations/:id/test/send', ...pageHeaders, requireAdmin, testForm, async (c) => {
+    const target = await destinationTarget(c)
+    if (target instanceof RouterError) return renderTestConsole(c, target)
+    const parsed = v.safeParse(TestFormSchema, await readForm(c))
+    if (!parsed.success)
+      throw new RouterError(400, 'invalid_form', 'invalid test form', toInputIssues(parsed.issues))
+    const form = parsed.output
+    const shown = { ...(form.sample && { sample: form.sample }), pasted: form.event ?? '' }
+    const input = testInputOf(form)
+    if ('issues' in input) return renderTestConsole(c, target, { ...shown, issues: input.issues }, 400)
+    const resolved = resolveTestEvent(input.input, target.source.name, systemClock.now())
+    if (!resolved.ok)
+      return renderTestConsole(
+        c,
+        target,
+        { ...shown, issues: resolved.issues },
+        resolved.tooLarge ? 413 : 400,
+      )
+    const result = await testSend(c.env, target, resolved.event, {
+      clock: systemClock,
+      actor: 'dashboard',
+      input: resolved.input,
+    })
+    return renderTestConsole(c, target, { ...shown, result })
   })
   .post(mounted(LOGIN_ACTION), ...pageHeaders, smallForm, async (c) => {
     const expected = assertAdminOpen(c)

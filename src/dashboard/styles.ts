@@ -232,6 +232,18 @@ td.action { text-align: right; white-space: nowrap; }
 .raw summary { cursor: pointer; font-weight: 600; }
 .raw pre { margin: 12px 0 0; padding: 14px; border-radius: 8px; background: #0f172a; color: #e2e8f0; font: 12px/1.5 var(--mono); overflow: auto; }
 
+/* Test console */
+.test-link { display: block; margin-top: 4px; font-size: 12px; font-weight: 500; }
+.sample-form { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0; }
+.paste-form { display: grid; justify-items: start; gap: 8px; margin-top: 10px; }
+.paste-form textarea { width: 100%; box-sizing: border-box; font-family: var(--mono); font-size: 12px; }
+.test-result h2 { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
+.exchange h3 { margin: 0 0 10px; font-size: 13px; text-transform: none; letter-spacing: 0; color: var(--text); overflow-wrap: anywhere; }
+.exchange h4 { margin: 0 0 8px; display: flex; align-items: center; gap: 8px; }
+.exchange-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr)); gap: 16px; }
+.exchange-grid section { min-width: 0; }
+.exchange pre { margin: 8px 0 0; padding: 12px; border-radius: 8px; background: #0f172a; color: #e2e8f0; font: 12px/1.5 var(--mono); overflow: auto; max-height: 420px; }
+
 /* Login */
 .login-body { display: grid; place-items: center; min-height: 100vh; background: radial-gradient(circle at 30% 20%, #1e293b, #0f172a 60%); }
 .login { width: min(380px, calc(100vw - 32px)); padding: 32px; border-radius: 16px; background: var(--surface); box-shadow: 0 20px 50px rgba(0, 0, 0, .35); }

@@ -44,17 +44,26 @@ async function readResponseBody(response: Response): Promise<unknown> {
   }
 }
 
+/** The URL and headers a partner request goes out with: its path under `apiBase` (or absolute), JSON by default. */
+export function resolvePartnerRequest(
+  apiBase: string,
+  request: PartnerRequest,
+): { url: string; headers: Headers } {
+  const url = /^https?:\/\//.test(request.path) ? request.path : `${apiBase}${request.path}`
+  const headers = new Headers(request.headers)
+  if (request.body !== undefined && !headers.has('content-type'))
+    headers.set('content-type', 'application/json')
+  if (!headers.has('accept')) headers.set('accept', 'application/json')
+  return { url, headers }
+}
+
 /** Sends one partner request with a timeout; a network error or timeout becomes status 0. */
 async function sendPartnerRequest(
   apiBase: string,
   request: PartnerRequest,
   timeoutMs: number,
 ): Promise<PartnerResponse> {
-  const url = /^https?:\/\//.test(request.path) ? request.path : `${apiBase}${request.path}`
-  const headers = new Headers(request.headers)
-  if (request.body !== undefined && !headers.has('content-type'))
-    headers.set('content-type', 'application/json')
-  if (!headers.has('accept')) headers.set('accept', 'application/json')
+  const { url, headers } = resolvePartnerRequest(apiBase, request)
   try {
     const response = await fetch(url, {
       method: request.method,

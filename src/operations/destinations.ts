@@ -1,10 +1,10 @@
+import { destinationId, parseDestinationId } from '../config/destination-id'
 import type { RouterConfig } from '../config/schema'
 import { loadConfig } from '../config/store'
 import type { Bindings } from '../env'
 import type { Clock } from '../lib/clock'
-import { RouterError } from '../lib/errors'
 import { autoPauseKey, resolveIncident } from './alerts/incidents'
-import { destinationGate, type GateStatus, gateName } from './gate'
+import { destinationGate, type GateStatus } from './gate'
 import { recordAudit } from './log'
 
 /** One destination of one source as GET /admin/destinations shows it. */
@@ -33,7 +33,7 @@ export async function listDestinations(
   )
   return Promise.all(
     entries.map(async ({ source, destination, settings }) => ({
-      id: gateName(source, destination),
+      id: destinationId(source, destination),
       source,
       destination,
       enabled: settings.enabled,
@@ -44,20 +44,6 @@ export async function listDestinations(
   )
 }
 
-/** The source and destination an id names, when both are configured. */
-function findConfigured(config: RouterConfig, id: string): { source: string; destination: string } {
-  const colon = id.indexOf(':')
-  const source = config.sources.find((candidate) => candidate.name === id.slice(0, colon))
-  const destination = id.slice(colon + 1)
-  if (colon < 0 || !source || !Object.hasOwn(source.destinations, destination))
-    throw new RouterError(
-      404,
-      'unknown_destination',
-      `no configured destination "${id}" (ids are <source>:<destination>)`,
-    )
-  return { source: source.name, destination }
-}
-
 /** Pauses a destination: its pairs are parked from now on, none is sent or retried. */
 export async function pauseDestination(
   env: Bindings,
@@ -66,7 +52,10 @@ export async function pauseDestination(
   reason: string | undefined,
   clock: Clock,
 ): Promise<GateStatus> {
-  const { source, destination } = findConfigured(await loadConfig(env), id)
+  const {
+    source: { name: source },
+    destination,
+  } = parseDestinationId(id, await loadConfig(env))
   const now = clock.now()
   const { status, changed } = await destinationGate(env, source, destination).pause(
     now,
@@ -91,7 +80,10 @@ export async function resumeGate(
   actor: string,
   clock: Clock,
 ): Promise<GateStatus> {
-  const { source, destination } = findConfigured(await loadConfig(env), id)
+  const {
+    source: { name: source },
+    destination,
+  } = parseDestinationId(id, await loadConfig(env))
   const now = clock.now()
   const { status, changed } = await destinationGate(env, source, destination).resume(now)
   if (changed) {

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
+import { destinationId } from '../config/destination-id'
 import type { RateLimit } from '../destinations/types'
 import type { Bindings } from '../env'
 import { logWarn } from '../lib/log'
@@ -132,7 +133,7 @@ export class DestinationGate extends DurableObject<Bindings> {
 
   /** An automatic pause goes in the audit list and opens its alert; neither may undo the pause. */
   private async announcePause(source: string, destination: string, pause: PauseInfo): Promise<void> {
-    const target = gateName(source, destination)
+    const target = destinationId(source, destination)
     try {
       await recordAudit(this.env, {
         at: pause.at,
@@ -202,12 +203,7 @@ function ratePerMs(limit: RateLimit): number {
   return limit.requests / (limit.perSeconds * 1000)
 }
 
-/** The id of a source's destination in URLs, the audit list and alert keys: `<source>:<destination>`. */
-export function gateName(source: string, destination: string): string {
-  return `${source}:${destination}`
-}
-
 /** The gate of one destination of one source. */
 export function destinationGate(env: Bindings, source: string, destination: string) {
-  return env.GATES.get(env.GATES.idFromName(gateName(source, destination)))
+  return env.GATES.get(env.GATES.idFromName(destinationId(source, destination)))
 }

@@ -46,6 +46,8 @@ const READ_SIDE_TARGETS = [
   /^src\/config\//,
   /^src\/operations\//,
   /^src\/queue\/replay\.ts$/,
+  /^src\/delivery\/test-send\.ts$/,
+  /^src\/ingest\/test-event\.ts$/,
   /^src\/destinations\/registry\.ts$/,
   /^src\/segment\//,
   /^src\/lib\//,

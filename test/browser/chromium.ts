@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BrowserContext, chromium } from 'playwright-core'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
 
 /** Debian's chromium package (scripts/install-browser.sh); playwright-core downloads no browser. */
 export const CHROMIUM_PATH = '/usr/bin/chromium'
@@ -46,4 +46,14 @@ export async function launchChromium(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true })
     },
   }
+}
+
+/** Collects a page's script errors and CSP violations (console errors), for a test to expect none. */
+export function watchPageErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`${message.text()} @ ${JSON.stringify(message.location())}`)
+  })
+  return errors
 }
