@@ -1,12 +1,14 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
 import { consume, readDeliveries } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { identifyEvent, messageId } from '../helpers/events'
 import { faultyNamespace } from '../helpers/ledger-faults'
-import { ADMIN_TOKEN, catchQueueSends, routerFetch } from '../helpers/router'
+import { ADMIN_TOKEN, catchQueueSends, putConfig, routerFetch } from '../helpers/router'
 import { SandboxTenant } from '../helpers/sandbox'
+import { alertsFor, announcements, cronRun } from '../operations/alert-helpers'
 
 /**
  * The destination gates (issue 16, parts 1 and 2): pausing parks pairs,
@@ -264,5 +266,36 @@ describe('a destination gate that cannot be reached', () => {
         ]),
       ),
     )
+  })
+})
+
+describe('an automatic pause on call', () => {
+  it('alerts once when the router pauses a destination, and once when an operator resumes it', async () => {
+    const tenant = new SandboxTenant()
+    const destinations = sandboxDestinations(tenant)
+    const source = { name: `src-${crypto.randomUUID().slice(0, 8)}`, writeKey: 'wk_gate_alerts_key' }
+    await putConfig({
+      sources: [
+        { ...source, destinations: { Calixa: { ...destinations.Calixa, pauseAfterAuthFailures: 2 } } },
+      ],
+      alerts: { ...alertsFor(tenant), quietMinutes: 0 },
+    })
+    await tenant.fault('calixa', { status: 401 })
+    await consume(messageOf(source.name, 3, 'on-call').message)
+    await consume(messageOf(source.name, 2, 'on-call').message)
+    const clock = new ManualClock(Date.now())
+    await cronRun(clock)
+    expect(await announcements(tenant)).toEqual([`alert.opened auto_pause:${source.name}:Calixa`])
+
+    await tenant.clearFaults()
+    expect((await post(`/admin/destinations/${source.name}:Calixa/resume`)).status).toBe(200)
+    clock.advance(60_000)
+    await cronRun(clock)
+    clock.advance(60_000)
+    await cronRun(clock)
+    expect(await announcements(tenant)).toEqual([
+      `alert.opened auto_pause:${source.name}:Calixa`,
+      `alert.resolved auto_pause:${source.name}:Calixa`,
+    ])
   })
 })
