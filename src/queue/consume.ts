@@ -82,7 +82,7 @@ export async function consumeDeliveries(
     gates.observe,
   )
   const finishedAt = clock.now()
-  holdOnRateLimits(gates, due, outcomes, finishedAt)
+  holdOnPartnerWaits(gates, due, outcomes, finishedAt)
   const paused = await gates.report(finishedAt)
   applyOutcomes(env, due, outcomes, finishedAt, (pair) =>
     gates.pauseOf(pair.source, pair.destination, paused),
@@ -290,8 +290,13 @@ function isAuthRefusal(outcome: AttemptOutcome): boolean {
   )
 }
 
-/** A partner's 429 with a wait holds its whole destination, not only the pair that got it. */
-function holdOnRateLimits(
+/**
+ * A partner that asks us to wait (a 429 or Crisp's 420 with Retry-After, a 503
+ * with one, Crossing Minds' retry_after) holds its whole destination that long,
+ * not only the pair that got the answer. Our own waits (an open circuit, a spent
+ * budget) carry no partner status and hold nothing.
+ */
+function holdOnPartnerWaits(
   gates: GatePass,
   due: readonly ClaimedDelivery[],
   outcomes: readonly AttemptOutcome[],
@@ -301,7 +306,7 @@ function holdOnRateLimits(
     const outcome = outcomes[index]
     if (
       outcome?.status !== 'retry' ||
-      outcome.partnerStatus !== 429 ||
+      outcome.partnerStatus === undefined ||
       outcome.retryAfterSeconds === undefined
     )
       return
