@@ -6,6 +6,7 @@ import type { QueuedDeliveryMessage } from './queue/message'
 
 export { LedgerShard } from './ledger/shard'
 export { OperationsLog } from './operations/log'
+export { ReplayRunner } from './queue/replay-runner'
 
 export default {
   fetch: app.fetch,

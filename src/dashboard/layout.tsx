@@ -43,11 +43,12 @@ export function HtmlDocument(props: { title: string; nonce: string; bodyClass?: 
   )
 }
 
-export type DashboardPage = 'overview' | 'sources'
+export type DashboardPage = 'overview' | 'sources' | 'replays'
 
 const NAV: { page: DashboardPage; href: string; label: string }[] = [
   { page: 'overview', href: '/admin', label: 'Overview' },
   { page: 'sources', href: '/admin/sources', label: 'Sources & destinations' },
+  { page: 'replays', href: '/admin/replays', label: 'Replays' },
 ]
 
 /** Signed-in pages: top bar with navigation, live indicator and log-out. */
