@@ -60,12 +60,48 @@ describe('POST /admin/replay never widens to everything on malformed input', () 
     await sendBatch(source.writeKey, [{ type: 'identify', messageId: id, userId: `u-${id}` }])
     await waitForLedger([id], { rows: 1 })
 
-    const response = await post('/admin/replay', { filter: { all: true }, limit: 1000 })
-    expect(response.status).toBe(200)
-    const result = (await response.json()) as { replayed: number }
-    expect(result.replayed).toBeGreaterThanOrEqual(1)
+    // `limit` bounds exact deliveries only: with a filter the job resends all it plans.
+    const withLimit = await post('/admin/replay', { filter: { all: true }, limit: 1000 })
+    expect(withLimit.status).toBe(400)
+    expect(((await withLimit.json()) as ErrorBody).issues?.[0]?.path).toBe('limit')
+
+    const response = await post('/admin/replay', { filter: { all: true } })
+    expect(response.status).toBe(202)
+    const result = (await response.json()) as { plan: { replayable: number } }
+    expect(result.plan.replayable).toBeGreaterThanOrEqual(1)
     const [row] = await waitForLedger([id], { rows: 1 })
     expect(row).toMatchObject({ status: 'delivered', replays: 1 })
+  })
+
+  it('refuses what a replay job must not be asked, and queues nothing', async () => {
+    const queue = spyOnQueue()
+    const pair = { source: 'web', messageId: 'm', destination: 'CrowdPower' }
+    const refused: [unknown, string][] = [
+      [{ filter: { status: 'delivered' } }, 'filter.status'],
+      [{ filter: { status: 'delivered' }, includeDelivered: false }, 'filter.status'],
+      [{ filter: { source: 'web' }, rate: 0 }, 'rate'],
+      [{ filter: { source: 'web' }, rate: 501 }, 'rate'],
+      [{ filter: { source: 'web' }, rate: 2.5 }, 'rate'],
+      [{ filter: { source: 'web' }, rate: '50' }, 'rate'],
+      [{ deliveries: [pair], rate: 5 }, 'rate'],
+      [{ filter: { source: 'web' }, dryRun: 'yes' }, 'dryRun'],
+      [{ filter: { source: 'web' }, includeDelivered: 1 }, 'includeDelivered'],
+    ]
+    for (const [body, path] of refused) {
+      const response = await post('/admin/replay', body)
+      expect(response.status, JSON.stringify(body)).toBe(400)
+      expect(((await response.json()) as ErrorBody).issues?.map((issue) => issue.path)).toContain(path)
+    }
+    for (const path of ['/admin/replays/not-a-job', '/admin/replays/replay-1234']) {
+      expect((await get(path)).status, path).toBe(400)
+      expect((await post(`${path}/cancel`, {})).status, path).toBe(400)
+    }
+    const unknown = `/admin/replays/replay-${crypto.randomUUID()}`
+    expect((await get(unknown)).status).toBe(404)
+    expect((await post(`${unknown}/cancel`, {})).status).toBe(404)
+    for (const limit of ['0', '101', 'x', '1.5'])
+      expect((await get(`/admin/replays?limit=${limit}`)).status).toBe(400)
+    expect(queue.requests()).toEqual([])
   })
 })
 
