@@ -123,10 +123,10 @@ const JobsQuerySchema = v.object({
   limit: v.optional(
     v.pipe(
       BoundedText,
+      v.regex(/^\d{1,3}$/, 'limit must be a whole number from 1 to 100'),
       v.transform(Number),
-      v.integer('limit must be an integer'),
-      v.minValue(1),
-      v.maxValue(100),
+      v.minValue(1, 'limit must be a whole number from 1 to 100'),
+      v.maxValue(100, 'limit must be a whole number from 1 to 100'),
     ),
     '20',
   ),

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { waitForLedger } from '../helpers/delivery'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { readDelivery, waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId, sendBatch } from '../helpers/events'
 import { ADMIN_TOKEN, routerFetch, spyOnQueue } from '../helpers/router'
@@ -20,6 +20,10 @@ function get(path: string): Promise<Response> {
 function cursorOf(value: unknown): string {
   return encodeURIComponent(btoa(encodeURIComponent(JSON.stringify(value))))
 }
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
 
 interface ErrorBody {
   error: string
@@ -67,10 +71,19 @@ describe('POST /admin/replay never widens to everything on malformed input', () 
 
     const response = await post('/admin/replay', { filter: { all: true } })
     expect(response.status).toBe(202)
-    const result = (await response.json()) as { plan: { replayable: number } }
+    const result = (await response.json()) as { jobId: string; plan: { replayable: number } }
     expect(result.plan.replayable).toBeGreaterThanOrEqual(1)
-    const [row] = await waitForLedger([id], { rows: 1 })
-    expect(row).toMatchObject({ status: 'delivered', replays: 1 })
+    // The job's alarm queues it; the consumer then delivers it.
+    const deadline = Date.now() + 15_000
+    while ((await readDelivery(id))?.status !== 'delivered') {
+      if (Date.now() > deadline) throw new Error('the replay job did not deliver the pair in time')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(await readDelivery(id)).toMatchObject({ status: 'delivered', replays: 1 })
+    const progress = (await (await get(`/admin/replays/${result.jobId}`)).json()) as {
+      replay: { state: string }
+    }
+    expect(progress.replay.state).toBe('done')
   })
 
   it('refuses what a replay job must not be asked, and queues nothing', async () => {
