@@ -8,6 +8,7 @@ import type { QueuedDeliveryMessage } from './queue/message'
 export { LedgerShard } from './ledger/shard'
 export { DestinationGate } from './operations/gate'
 export { OperationsLog } from './operations/log'
+export { ReplayRunner } from './queue/replay-runner'
 
 export default {
   fetch: app.fetch,

@@ -6,12 +6,28 @@ import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { exactObject } from '../lib/objects'
-import { listDestinations, pauseDestination, resumeGate } from '../operations/destinations'
+import { listDestinations, pauseDestination } from '../operations/destinations'
 import { listAudit } from '../operations/log'
+import { MAX_REPLAY_RATE, resumeDestination } from '../queue/replay'
 import { BoundedText } from './filters'
 
 const PauseSchema = exactObject(
   { reason: v.optional(v.pipe(BoundedText, v.minLength(1, 'reason must not be empty'))) },
+  'the request body must be a JSON object',
+)
+
+/** A resume may set the pace of sending what was parked (pairs per second). */
+const ResumeSchema = exactObject(
+  {
+    rate: v.optional(
+      v.pipe(
+        v.number('rate must be a number'),
+        v.integer('rate must be a whole number'),
+        v.minValue(1),
+        v.maxValue(MAX_REPLAY_RATE),
+      ),
+    ),
+  },
   'the request body must be a JSON object',
 )
 
@@ -50,9 +66,14 @@ export const destinationRoutes = new Hono<AppEnv>()
     return c.json({ success: true, gate })
   })
   .post('/destinations/:id/resume', async (c) => {
-    await readOptionalBody(c.req.raw, exactObject({}, 'the request body must be a JSON object'))
-    const gate = await resumeGate(c.env, c.req.param('id'), 'admin', systemClock)
-    return c.json({ success: true, gate })
+    const { rate } = await readOptionalBody(c.req.raw, ResumeSchema)
+    const resumed = await resumeDestination(
+      c.env,
+      c.req.param('id'),
+      { actor: 'admin', ...(rate !== undefined && { rate }) },
+      systemClock,
+    )
+    return c.json({ success: true, ...resumed })
   })
   .get('/audit', async (c) => {
     const parsed = v.safeParse(AuditQuerySchema, c.req.query())

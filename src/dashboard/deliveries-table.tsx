@@ -3,8 +3,10 @@ import { formatRelative, formatTimestamp, shortenId } from './format'
 import { OUTCOMES } from './overview-data'
 import { type DashboardQuery, dashboardHref } from './query'
 
-/** Where the replay button posts (handled in routes.tsx). */
+/** Where a replay's confirm posts (handled in routes.tsx). */
 export const REPLAY_ACTION = '/admin/deliveries/replay'
+/** The dry run every replay from the dashboard shows first, with its confirm (routes.tsx). */
+export const REPLAY_PLAN_PAGE = '/admin/replays/plan'
 
 const REPLAY_NOTICES: Record<string, string> = {
   queued: 'Replay queued. The row below turns delivered once the partner accepts it.',
@@ -120,7 +122,7 @@ function ResponseCell(props: { row: LedgerRow }) {
 function ReplayButton(props: { row: LedgerRow }) {
   if (props.row.status !== 'failed') return null
   return (
-    <form method="post" action={REPLAY_ACTION} class="replay-form">
+    <form method="get" action={REPLAY_PLAN_PAGE} class="replay-form">
       <input type="hidden" name="source" value={props.row.source} />
       <input type="hidden" name="messageId" value={props.row.message_id} />
       <input type="hidden" name="destination" value={props.row.destination} />
@@ -216,6 +218,15 @@ export function DeliveriesTable(props: { page: DeliveriesPage; query: DashboardQ
   )
 }
 
+/** The plan page for a replay of everything the table's search and filters match. */
+function replayMatchingHref(query: DashboardQuery): string {
+  const params = new URLSearchParams()
+  if (query.status) params.set('status', query.status)
+  if (query.destination) params.set('destination', query.destination)
+  if (query.q) params.set('q', query.q)
+  return `${REPLAY_PLAN_PAGE}?${params}`
+}
+
 /** The latest ledger rows with search, paging and a replay button on failed ones. */
 export function DeliveriesSection(props: {
   page: DeliveriesPage
@@ -225,6 +236,7 @@ export function DeliveriesSection(props: {
 }) {
   const { query } = props
   const notice = query.replay ? (REPLAY_NOTICES[query.replay] ?? `Nothing replayed (${query.replay}).`) : null
+  const replayable = query.status === 'failed' || query.status === 'dropped'
   return (
     <section class="panel deliveries">
       <div class="section-head">
@@ -234,6 +246,14 @@ export function DeliveriesSection(props: {
       {notice ? (
         <p class={`notice ${query.replay === 'queued' ? 'notice-ok' : 'notice-warn'}`} role="status">
           {notice}
+        </p>
+      ) : null}
+      {replayable ? (
+        <p class="replay-matching">
+          <a class="btn btn-small btn-replay" href={replayMatchingHref(query)}>
+            Replay all matching…
+          </a>{' '}
+          <span class="muted">shows what it would resend first</span>
         </p>
       ) : null}
       <DeliveriesTable page={props.page} query={query} now={props.now} />

@@ -43,13 +43,14 @@ export function HtmlDocument(props: { title: string; nonce: string; bodyClass?: 
   )
 }
 
-export type DashboardPage = 'overview' | 'funnel' | 'sources' | 'alerts'
+export type DashboardPage = 'overview' | 'funnel' | 'sources' | 'replays' | 'alerts'
 
 const NAV: { page: DashboardPage; href: string; label: string }[] = [
   { page: 'overview', href: '/admin', label: 'Overview' },
   { page: 'funnel', href: '/admin/delivery-funnel', label: 'Funnel' },
   { page: 'sources', href: '/admin/sources', label: 'Sources & destinations' },
   { page: 'alerts', href: '/admin/alerts', label: 'Alerts' },
+  { page: 'replays', href: '/admin/replays', label: 'Replays' },
 ]
 
 /** Signed-in pages: top bar with navigation, live indicator and log-out. */

@@ -28,20 +28,38 @@ import {
   readFunnelQuery,
 } from '../ledger/funnel-report'
 import { InvalidCursorError, Ledger } from '../ledger/ledger'
+import { REPLAYABLE_STATUSES } from '../ledger/state'
 import { systemClock } from '../lib/clock'
 import { type InputIssue, RouterError, toInputIssues } from '../lib/errors'
 import { listAlerts } from '../operations/alerts/incidents'
-import { listDestinations, pauseDestination, resumeGate } from '../operations/destinations'
-import { replayDeliveries } from '../queue/replay'
+import { listDestinations, pauseDestination } from '../operations/destinations'
+import {
+  cancelReplayJob,
+  listReplayJobs,
+  MAX_REPLAY_RATE,
+  planReplay,
+  replayDeliveries,
+  resumeDestination,
+  startReplayJob,
+} from '../queue/replay'
 import { AlertsView } from './alerts'
 import { ConfigView, GATE_ACTION, type GateStates, RULES_ACTION, type RulesEdit } from './config-view'
-import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION } from './deliveries-table'
+import { DeliveriesSection, DeliveriesTable, REPLAY_ACTION, REPLAY_PLAN_PAGE } from './deliveries-table'
 import { FUNNEL_PAGE, FunnelSection } from './funnel'
 import { DashboardLayout } from './layout'
 import { LOGIN_ACTION, LoginPage } from './login'
 import { OverviewSection } from './overview'
 import { loadOverview } from './overview-data'
 import { dashboardHref, parseDashboardQuery } from './query'
+import {
+  type PlanTarget,
+  REPLAY_CANCEL_ACTION,
+  REPLAY_START_ACTION,
+  REPLAYS_PAGE,
+  ReplayJobsSection,
+  ReplayJobsTable,
+  ReplayPlanView,
+} from './replays-view'
 import { LIVE_REFRESH_HEADER } from './scripts'
 import { TestConsole, type TestConsoleProps } from './test-console'
 
@@ -247,6 +265,50 @@ function testInputOf(
   }
 }
 
+/** The plan page's URL: one delivery (a row's button) or the table's filter, failed or dropped only. */
+const PlanQuerySchema = v.union(
+  [
+    v.object({
+      source: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+      messageId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+      destination: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+    }),
+    v.object({
+      status: v.picklist(['failed', 'dropped']),
+      destination: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+      q: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+    }),
+  ],
+  'give a delivery (source, messageId, destination) or a status (failed or dropped)',
+)
+
+const StartFormSchema = v.object({
+  status: v.picklist(['failed', 'dropped']),
+  destination: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  q: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+  rate: v.pipe(
+    v.string(),
+    v.regex(/^\d{1,4}$/, 'rate must be a whole number'),
+    v.transform(Number),
+    v.minValue(1),
+    v.maxValue(MAX_REPLAY_RATE),
+  ),
+})
+
+const CancelFormSchema = v.object({ id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)) })
+
+function parseOrRefuse<S extends v.GenericSchema>(schema: S, input: unknown, what: string): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, input)
+  if (!parsed.success)
+    throw new RouterError(400, 'invalid_replay', `invalid ${what}`, toInputIssues(parsed.issues))
+  return parsed.output
+}
+
+/** `/admin/replays` is a page for a browser (and its live refresh); the JSON list for anyone else. */
+function wantsPage(c: Context<AppEnv>): boolean {
+  return c.req.header(LIVE_REFRESH_HEADER) === '1' || (c.req.header('Accept') ?? '').includes('text/html')
+}
+
 /** The dashboard: HTML pages and their form actions, under /admin beside the JSON API. */
 export const dashboardRoutes = new Hono<AppEnv>()
   .get('/', ...pageHeaders, async (c) => {
@@ -344,7 +406,7 @@ export const dashboardRoutes = new Hono<AppEnv>()
       throw new RouterError(400, 'invalid_form', 'invalid pause or resume form', toInputIssues(parsed.issues))
     const { id, action } = parsed.output
     if (action === 'pause') await pauseDestination(c.env, id, 'dashboard', undefined, systemClock)
-    else await resumeGate(c.env, id, 'dashboard', systemClock)
+    else await resumeDestination(c.env, id, { actor: 'dashboard' }, systemClock)
     return c.redirect('/admin/sources', 303)
   })
   .get('/destinations/:id/test', ...pageHeaders, async (c) => {
@@ -397,7 +459,76 @@ export const dashboardRoutes = new Hono<AppEnv>()
     const parsed = v.safeParse(ReplayFormSchema, await readForm(c))
     if (!parsed.success)
       throw new RouterError(400, 'invalid_replay', 'invalid replay form', toInputIssues(parsed.issues))
-    const result = await replayDeliveries(c.env, { pairs: [parsed.output], limit: 1 }, systemClock)
+    const result = await replayDeliveries(
+      c.env,
+      { pairs: [parsed.output], limit: 1, actor: 'dashboard' },
+      systemClock,
+    )
     const outcome = result.replayed > 0 ? 'queued' : (result.skipped[0]?.reason ?? 'not_found')
     return c.redirect(dashboardHref({ window: '24h' }, { q: parsed.output.messageId, replay: outcome }), 303)
+  })
+  .get(mounted(REPLAY_PLAN_PAGE), ...pageHeaders, async (c) => {
+    if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+    const query = parseOrRefuse(PlanQuerySchema, c.req.query(), 'replay plan')
+    const target: PlanTarget =
+      'source' in query
+        ? { kind: 'pair', pair: query }
+        : {
+            kind: 'filter',
+            status: query.status,
+            ...(query.destination !== undefined && { destination: query.destination }),
+            ...(query.q !== undefined && { q: query.q }),
+          }
+    const plan =
+      target.kind === 'pair'
+        ? await planReplay(c.env, { pairs: [target.pair] }, REPLAYABLE_STATUSES, systemClock)
+        : await planReplay(
+            c.env,
+            { filter: { destination: target.destination, search: target.q } },
+            [target.status],
+            systemClock,
+          )
+    return c.html(
+      <DashboardLayout title="Replay plan" nonce={nonceOf(c)} active="overview" live={false}>
+        <ReplayPlanView target={target} plan={plan} />
+      </DashboardLayout>,
+    )
+  })
+  .post(mounted(REPLAY_START_ACTION), requireAdmin, smallForm, async (c) => {
+    const form = parseOrRefuse(StartFormSchema, await readForm(c), 'replay form')
+    const { jobId } = await startReplayJob(
+      c.env,
+      {
+        filter: { destination: form.destination, search: form.q },
+        statuses: [form.status],
+        rate: form.rate,
+        actor: 'dashboard',
+      },
+      systemClock,
+    )
+    return c.redirect(`${REPLAYS_PAGE}?started=${encodeURIComponent(jobId)}`, 303)
+  })
+  .post(mounted(REPLAY_CANCEL_ACTION), requireAdmin, smallForm, async (c) => {
+    const form = parseOrRefuse(CancelFormSchema, await readForm(c), 'cancel form')
+    const result = await cancelReplayJob(c.env, form.id, 'dashboard', systemClock)
+    if (!result) throw new RouterError(404, 'replay_not_found', `no replay job ${form.id}`)
+    return c.redirect(REPLAYS_PAGE, 303)
+  })
+  .get(mounted(REPLAYS_PAGE), ...pageHeaders, async (c, next) => {
+    // Not a browser: the JSON list (src/admin/replay.ts) answers, after the admin guard.
+    if (!wantsPage(c)) return next()
+    if (!(await isSignedIn(c))) return c.html(<LoginPage nonce={nonceOf(c)} />)
+    const now = systemClock.now()
+    const jobs = await listReplayJobs(c.env, 50)
+    if (c.req.header(LIVE_REFRESH_HEADER) === '1') return c.html(<ReplayJobsTable jobs={jobs} now={now} />)
+    const started = c.req.query('started')
+    const notice =
+      started !== undefined && jobs.some((job) => job.id === started)
+        ? 'Replay started: its first page is queued within a second.'
+        : undefined
+    return c.html(
+      <DashboardLayout title="Replays" nonce={nonceOf(c)} active="replays" live={true}>
+        <ReplayJobsSection jobs={jobs} now={now} {...(notice && { notice })} />
+      </DashboardLayout>,
+    )
   })

@@ -11,8 +11,11 @@ import type {
   EventKey,
   LedgerRow,
   ListCursor,
+  PairKey,
   RecordEvent,
   RecordRequest,
+  ReplayCount,
+  ReplayPosition,
   ReplaySelection,
   ReplaySkip,
   ReplayTaken,
@@ -182,27 +185,74 @@ export class Ledger {
   }
 
   /**
-   * Takes up to `limit` failed or dropped pairs for a replay, shard after shard
-   * (exact pairs go to the shard of each): each is retrying under `replayId` until replayed.
+   * Takes up to `limit` pairs for a replay: each is retrying under `replayId`
+   * until replayed. Exact pairs go to the shard of each. A filter takes the
+   * globally oldest candidates after `selection.after` (every shard's oldest
+   * `limit`, merged, the first `limit` kept), so a paged replay resends in
+   * original order across shards; `last` is where this page stopped, taken or skipped,
+   * and `candidates` how many pairs the page looked at (fewer than `limit`: nothing follows).
    */
   async takeForReplay(
     selection: ReplaySelection,
     limit: number,
     replayId: string,
     now: number,
-  ): Promise<{ taken: ReplayTaken[]; skipped: ReplaySkip[] }> {
-    const taken: ReplayTaken[] = []
-    const skipped: ReplaySkip[] = []
-    const targets: [number, ReplaySelection][] = selection.pairs
-      ? [...(await this.#shards.group(selection.pairs))].map(([index, pairs]) => [index, { pairs }])
-      : this.#shards.all().map((index) => [index, selection])
-    for (const [index, part] of targets) {
-      if (taken.length >= limit) break
-      const result = await this.#shards.stub(index).takeForReplay(part, limit - taken.length, replayId, now)
-      taken.push(...result.taken)
-      skipped.push(...result.skipped)
+  ): Promise<{
+    taken: ReplayTaken[]
+    skipped: ReplaySkip[]
+    last: ReplayPosition | null
+    candidates: number
+  }> {
+    let pairs = selection.pairs?.slice(0, limit)
+    let last: ReplayPosition | null = null
+    if (!pairs) {
+      const perShard = await Promise.all(
+        this.#shards.all().map((index) => this.#shards.stub(index).replayCandidates(selection, limit)),
+      )
+      const page = perShard.flat().sort(compareReplayOrder).slice(0, limit)
+      last = page.at(-1) ?? null
+      pairs = page.map(({ source, messageId, destination }) => ({ source, messageId, destination }))
     }
-    return { taken, skipped }
+    const groups = [...(await this.#shards.group(pairs))]
+    const results = await Promise.allSettled(
+      groups.map(([index, group]) =>
+        this.#shards
+          .stub(index)
+          .takeForReplay({ pairs: group, statuses: selection.statuses }, group.length, replayId, now),
+      ),
+    )
+    const taken = results.flatMap((result) => (result.status === 'fulfilled' ? result.value.taken : []))
+    const failure = results.find((result) => result.status === 'rejected')
+    if (failure) {
+      // All or nothing: a shard that failed must not leave the others' pairs held by a replay never queued.
+      await this.releaseReplay(taken, replayId, now)
+      throw failure.reason
+    }
+    const skipped = results.flatMap((result) => (result.status === 'fulfilled' ? result.value.skipped : []))
+    const order = new Map(pairs.map((pair, position) => [pairId(pair), position]))
+    const byOrder = (a: PairKey, b: PairKey) => (order.get(pairId(a)) ?? 0) - (order.get(pairId(b)) ?? 0)
+    return { taken: taken.sort(byOrder), skipped: skipped.sort(byOrder), last, candidates: pairs.length }
+  }
+
+  /** Per destination, how many pairs a replay of `selection` would resend and how many it cannot. */
+  async countReplayable(selection: Omit<ReplaySelection, 'after'>): Promise<ReplayCount[]> {
+    const targets: [number, ReplaySelection][] = selection.pairs
+      ? [...(await this.#shards.group(selection.pairs))].map(([index, pairs]) => [
+          index,
+          { ...selection, pairs },
+        ])
+      : this.#shards.all().map((index) => [index, selection])
+    const perShard = await Promise.all(
+      targets.map(([index, part]) => this.#shards.stub(index).countReplayable(part)),
+    )
+    const sums = new Map<string, ReplayCount>()
+    for (const count of perShard.flat()) {
+      const sum = sums.get(count.destination) ?? { destination: count.destination, replayable: 0, notKept: 0 }
+      sum.replayable += count.replayable
+      sum.notKept += count.notKept
+      sums.set(count.destination, sum)
+    }
+    return [...sums.values()].sort((a, b) => compareText(a.destination, b.destination))
   }
 
   async releaseReplay(taken: ReplayTaken[], replayId: string, now: number): Promise<void> {
@@ -254,6 +304,20 @@ function compareListOrder(a: LedgerRow, b: LedgerRow): number {
     compareText(b.message_id, a.message_id) ||
     compareText(b.destination, a.destination)
   )
+}
+
+/** A replay's order: oldest event first (`created_at`), then source, messageId and destination. */
+function compareReplayOrder(a: ReplayPosition, b: ReplayPosition): number {
+  return (
+    a.createdAt - b.createdAt ||
+    compareText(a.source, b.source) ||
+    compareText(a.messageId, b.messageId) ||
+    compareText(a.destination, b.destination)
+  )
+}
+
+function pairId(pair: PairKey): string {
+  return `${pair.source}\u0000${pair.messageId}\u0000${pair.destination}`
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   decidePair,
   droppedState,
   isTerminal,
+  type LedgerStatus,
   type PairState,
   REPLAYABLE_STATUSES,
   replayedState,
@@ -24,6 +25,8 @@ import type {
   ListCursor,
   PairKey,
   RecordRequest,
+  ReplayCount,
+  ReplayPosition,
   ReplaySelection,
   ReplaySkip,
   ReplayTaken,
@@ -416,9 +419,10 @@ export class LedgerShard extends DurableObject<Bindings> {
   }
 
   /**
-   * Takes failed or dropped pairs for a replay (compare-and-set in one
-   * transaction, so two replays cannot both take a pair): each moves to
-   * retrying under `replayId`. Pairs without a kept body, or not replayable, are skipped with why.
+   * Takes pairs for a replay (compare-and-set in one transaction, so two replays
+   * cannot both take a pair): each moves to retrying under `replayId`. Only pairs
+   * in `selection.statuses` are taken (default failed and dropped); with a filter,
+   * the oldest events first. Pairs without a kept body, or in another status, are skipped with why.
    */
   takeForReplay(
     selection: ReplaySelection,
@@ -426,11 +430,12 @@ export class LedgerShard extends DurableObject<Bindings> {
     replayId: string,
     now: number,
   ): { taken: ReplayTaken[]; skipped: ReplaySkip[] } {
+    const statuses = takeableStatuses(selection.statuses)
     return this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
       const taken: ReplayTaken[] = []
       const skipped: ReplaySkip[] = []
-      for (const candidate of this.replayCandidates(selection, limit)) {
+      for (const candidate of this.candidateRows(selection, limit)) {
         const key: PairKey = {
           source: candidate.source,
           messageId: candidate.message_id,
@@ -440,7 +445,7 @@ export class LedgerShard extends DurableObject<Bindings> {
         const pairs = row ? this.pairsOf(row) : {}
         const previous = pairs[key.destination]
         if (!row || !previous) continue
-        if (!REPLAYABLE_STATUSES.includes(previous.status)) {
+        if (!statuses.includes(previous.status)) {
           skipped.push({ ...key, reason: `status_${previous.status}` })
           continue
         }
@@ -466,6 +471,50 @@ export class LedgerShard extends DurableObject<Bindings> {
       rollups.write(this.sql)
       return { taken, skipped }
     })
+  }
+
+  /**
+   * The next `limit` pairs a replay by filter would take, oldest events first
+   * (`created_at`, then key), after `selection.after`: read only, so the ledger
+   * can merge every shard's and take exactly the globally oldest.
+   */
+  replayCandidates(selection: ReplaySelection, limit: number): ReplayPosition[] {
+    return this.candidateRows({ ...selection, pairs: undefined }, limit).map((row) => ({
+      source: row.source,
+      messageId: row.message_id,
+      destination: row.destination,
+      createdAt: row.created_at,
+    }))
+  }
+
+  /** What a replay of `selection` would resend per destination, and what it cannot (no body kept). */
+  countReplayable(selection: ReplaySelection): ReplayCount[] {
+    const statuses = takeableStatuses(selection.statuses)
+    if (selection.pairs) {
+      const counts = new Map<string, ReplayCount>()
+      for (const row of this.candidateRows(selection, selection.pairs.length)) {
+        if (!statuses.includes(row.status)) continue
+        const count = counts.get(row.destination) ?? {
+          destination: row.destination,
+          replayable: 0,
+          notKept: 0,
+        }
+        if (row.body === null) count.notKept += 1
+        else count.replayable += 1
+        counts.set(row.destination, count)
+      }
+      return [...counts.values()]
+    }
+    // An operator's question before a replay: one bounded aggregate over the matching pairs.
+    const conditions = replayConditions(selection, statuses)
+    return this.sql
+      .exec<ReplayCount & Record<string, SqlStorageValue>>(
+        `SELECT d.destination, SUM(e.body IS NOT NULL) AS replayable, SUM(e.body IS NULL) AS notKept
+         FROM deliveries AS d JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id
+         ${where(conditions.sql)} GROUP BY d.destination`,
+        ...conditions.params,
+      )
+      .toArray()
   }
 
   /** Gives pairs back the state they had before a replay took them (the queue refused the replay). */
@@ -662,17 +711,14 @@ export class LedgerShard extends DurableObject<Bindings> {
     )
   }
 
-  private replayCandidates(
-    selection: ReplaySelection,
-    limit: number,
-  ): { source: string; message_id: string; destination: string; body: string | null }[] {
-    type Candidate = { source: string; message_id: string; destination: string; body: string | null }
-    const select = `SELECT d.source, d.message_id, d.destination, e.body FROM deliveries AS d
-      JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id`
+  /** Exact pairs as asked, or the oldest `limit` pairs matching a filter in the replay's statuses. */
+  private candidateRows(selection: ReplaySelection, limit: number): CandidateRow[] {
+    const select = `SELECT d.source, d.message_id, d.destination, d.status, d.created_at, e.body
+      FROM deliveries AS d JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id`
     if (selection.pairs) {
       return selection.pairs.flatMap((pair) =>
         this.sql
-          .exec<Candidate>(
+          .exec<CandidateRow>(
             `${select} WHERE d.source = ? AND d.message_id = ? AND d.destination = ?`,
             pair.source,
             pair.messageId,
@@ -681,17 +727,51 @@ export class LedgerShard extends DurableObject<Bindings> {
           .toArray(),
       )
     }
-    const conditions = filterConditions(selection.filter ?? {}, 'd')
-    conditions.sql.push(`d.status IN (${REPLAYABLE_STATUSES.map(() => '?').join(', ')})`)
+    const conditions = replayConditions(selection, takeableStatuses(selection.statuses))
     return this.sql
-      .exec<Candidate>(
-        `${select} ${where(conditions.sql)} ORDER BY d.event_updated_at LIMIT ?`,
+      .exec<CandidateRow>(
+        `${select} ${where(conditions.sql)}
+         ORDER BY d.created_at, d.source, d.message_id, d.destination LIMIT ?`,
         ...conditions.params,
-        ...REPLAYABLE_STATUSES,
         limit,
       )
       .toArray()
   }
+}
+
+interface CandidateRow extends Record<string, SqlStorageValue> {
+  source: string
+  message_id: string
+  destination: string
+  status: LedgerStatus
+  created_at: number
+  body: string | null
+}
+
+/**
+ * The statuses a replay may take: as asked (default failed and dropped), never
+ * `retrying`, which belongs to an attempt in flight.
+ */
+function takeableStatuses(statuses: readonly LedgerStatus[] = REPLAYABLE_STATUSES): LedgerStatus[] {
+  return statuses.filter((status) => status !== 'retrying')
+}
+
+/** A replay filter's conditions over `deliveries AS d`: the filter, the statuses, and `after`. */
+function replayConditions(
+  selection: ReplaySelection,
+  statuses: readonly LedgerStatus[],
+): { sql: string[]; params: SqlStorageValue[] } {
+  const conditions = filterConditions(selection.filter ?? {}, 'd')
+  conditions.sql.push(statuses.length > 0 ? `d.status IN (${statuses.map(() => '?').join(', ')})` : 'FALSE')
+  conditions.params.push(...statuses)
+  const after = selection.after
+  if (after) {
+    conditions.sql.push(
+      'd.created_at >= ? AND (d.created_at, d.source, d.message_id, d.destination) > (?, ?, ?, ?)',
+    )
+    conditions.params.push(after.createdAt, after.createdAt, after.source, after.messageId, after.destination)
+  }
+  return conditions
 }
 
 /** The rollup buckets a window covers: those starting in [since, until). */

@@ -162,6 +162,26 @@ export interface ReplayTaken extends PairKey {
 export interface ReplaySelection {
   pairs?: PairKey[]
   filter?: DeliveryFilter
+  /**
+   * Statuses the replay may take (default `REPLAYABLE_STATUSES`: failed and dropped).
+   * `delivered` only when the operator asked for it; `retrying` never (an attempt is in flight).
+   */
+  statuses?: readonly LedgerStatus[]
+  /** With a filter: only candidates after this place in original order (a paged replay's progress). */
+  after?: ReplayPosition
+}
+
+/** A pair's place in the order a replay by filter takes pairs: the event's `created_at`, then its key. */
+export interface ReplayPosition extends PairKey {
+  createdAt: number
+}
+
+/** What a replay would resend to one destination: pairs with their event kept, and those without. */
+export interface ReplayCount {
+  destination: string
+  replayable: number
+  /** Matching pairs whose event body is no longer kept (or never was): they cannot be resent. */
+  notKept: number
 }
 
 /** A pair a replay could not take, and why. */

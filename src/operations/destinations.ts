@@ -73,13 +73,13 @@ export async function pauseDestination(
   return status
 }
 
-/** Lets a destination's pairs go again; what was parked waits for a replay of its paused pairs. */
+/** Lets a destination's pairs go again; what was parked waits for a replay of its paused pairs (queue/replay.ts). */
 export async function resumeGate(
   env: Bindings,
   id: string,
   actor: string,
   clock: Clock,
-): Promise<GateStatus> {
+): Promise<{ source: string; destination: string; gate: GateStatus }> {
   const {
     source: { name: source },
     destination,
@@ -90,5 +90,5 @@ export async function resumeGate(
     await recordAudit(env, { at: now, actor, action: 'destination.resumed', target: id, detail: null })
     await resolveIncident(env, autoPauseKey(source, destination), now)
   }
-  return status
+  return { source, destination, gate: status }
 }

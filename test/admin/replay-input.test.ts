@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { waitForLedger } from '../helpers/delivery'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { readDelivery, waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId, sendBatch } from '../helpers/events'
 import { ADMIN_TOKEN, routerFetch, spyOnQueue } from '../helpers/router'
@@ -20,6 +20,10 @@ function get(path: string): Promise<Response> {
 function cursorOf(value: unknown): string {
   return encodeURIComponent(btoa(encodeURIComponent(JSON.stringify(value))))
 }
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
 
 interface ErrorBody {
   error: string
@@ -60,12 +64,57 @@ describe('POST /admin/replay never widens to everything on malformed input', () 
     await sendBatch(source.writeKey, [{ type: 'identify', messageId: id, userId: `u-${id}` }])
     await waitForLedger([id], { rows: 1 })
 
-    const response = await post('/admin/replay', { filter: { all: true }, limit: 1000 })
-    expect(response.status).toBe(200)
-    const result = (await response.json()) as { replayed: number }
-    expect(result.replayed).toBeGreaterThanOrEqual(1)
-    const [row] = await waitForLedger([id], { rows: 1 })
-    expect(row).toMatchObject({ status: 'delivered', replays: 1 })
+    // `limit` bounds exact deliveries only: with a filter the job resends all it plans.
+    const withLimit = await post('/admin/replay', { filter: { all: true }, limit: 1000 })
+    expect(withLimit.status).toBe(400)
+    expect(((await withLimit.json()) as ErrorBody).issues?.[0]?.path).toBe('limit')
+
+    const response = await post('/admin/replay', { filter: { all: true } })
+    expect(response.status).toBe(202)
+    const result = (await response.json()) as { jobId: string; plan: { replayable: number } }
+    expect(result.plan.replayable).toBeGreaterThanOrEqual(1)
+    // The job's alarm queues it; the consumer then delivers it.
+    const deadline = Date.now() + 15_000
+    while ((await readDelivery(id))?.status !== 'delivered') {
+      if (Date.now() > deadline) throw new Error('the replay job did not deliver the pair in time')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(await readDelivery(id)).toMatchObject({ status: 'delivered', replays: 1 })
+    const progress = (await (await get(`/admin/replays/${result.jobId}`)).json()) as {
+      replay: { state: string }
+    }
+    expect(progress.replay.state).toBe('done')
+  })
+
+  it('refuses what a replay job must not be asked, and queues nothing', async () => {
+    const queue = spyOnQueue()
+    const pair = { source: 'web', messageId: 'm', destination: 'CrowdPower' }
+    const refused: [unknown, string][] = [
+      [{ filter: { status: 'delivered' } }, 'filter.status'],
+      [{ filter: { status: 'delivered' }, includeDelivered: false }, 'filter.status'],
+      [{ filter: { source: 'web' }, rate: 0 }, 'rate'],
+      [{ filter: { source: 'web' }, rate: 501 }, 'rate'],
+      [{ filter: { source: 'web' }, rate: 2.5 }, 'rate'],
+      [{ filter: { source: 'web' }, rate: '50' }, 'rate'],
+      [{ deliveries: [pair], rate: 5 }, 'rate'],
+      [{ filter: { source: 'web' }, dryRun: 'yes' }, 'dryRun'],
+      [{ filter: { source: 'web' }, includeDelivered: 1 }, 'includeDelivered'],
+    ]
+    for (const [body, path] of refused) {
+      const response = await post('/admin/replay', body)
+      expect(response.status, JSON.stringify(body)).toBe(400)
+      expect(((await response.json()) as ErrorBody).issues?.map((issue) => issue.path)).toContain(path)
+    }
+    for (const path of ['/admin/replays/not-a-job', '/admin/replays/replay-1234']) {
+      expect((await get(path)).status, path).toBe(400)
+      expect((await post(`${path}/cancel`, {})).status, path).toBe(400)
+    }
+    const unknown = `/admin/replays/replay-${crypto.randomUUID()}`
+    expect((await get(unknown)).status).toBe(404)
+    expect((await post(`${unknown}/cancel`, {})).status).toBe(404)
+    for (const limit of ['0', '101', 'x', '1.5'])
+      expect((await get(`/admin/replays?limit=${limit}`)).status).toBe(400)
+    expect(queue.requests()).toEqual([])
   })
 })
 

@@ -263,10 +263,16 @@ describe('dashboard in headless Chromium', () => {
     await screenshot('2-failed-overview')
     await search(id)
 
+    // The button shows the plan first: one delivery to resend to CrowdPower; nothing is sent until confirmed.
     await Promise.all([
-      page.waitForURL(/replay=queued/),
+      page.waitForURL(/\/admin\/replays\/plan\?/),
       crowdPowerRow(id).locator('button.btn-replay').click(),
     ])
+    await expect
+      .poll(() => page.locator('tr[data-destination="CrowdPower"] [data-count="replayable"]').textContent())
+      .toBe('1')
+    await screenshot('3-replay-plan')
+    await Promise.all([page.waitForURL(/replay=queued/), page.click('button.btn-confirm')])
     await expect.poll(() => page.locator('.notice').textContent()).toMatch(/^Replay queued/)
     await expect
       .poll(() => crowdPowerRow(id).getAttribute('data-status'), { timeout: DELIVERY_TIMEOUT })
@@ -274,7 +280,7 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => crowdPowerRow(id).locator('.attempts').textContent()).toContain('replayed 1×')
     await expect.poll(() => failedCount.textContent()).toBe('0')
     await expect.poll(() => crowdPowerRow(id).locator('button.btn-replay').count()).toBe(0)
-    await screenshot('3-replayed')
+    await screenshot('4-replayed')
   })
 
   // Widths a person uses: a laptop (the suite's own 1440 and a 1280 screen) and a phone.

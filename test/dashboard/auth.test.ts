@@ -11,11 +11,16 @@ useSources(WEB)
 /** The session value computed independently of the router's code (node:crypto, not WebCrypto). */
 const EXPECTED_SESSION = createHmac('sha256', ADMIN_TOKEN).update('dashboard-session-v1').digest('hex')
 
+/** A write that changes nothing when let through: a replay of a delivery that does not exist. */
+const PROBE_REPLAY = JSON.stringify({
+  deliveries: [{ source: 'web', messageId: 'csrf-probe', destination: 'CrowdPower' }],
+})
+
 function replayWithCookie(cookie: string, headers: Record<string, string> = {}): Promise<Response> {
   return routerFetch('/admin/replay', {
     method: 'POST',
     headers: { Cookie: cookie, 'Content-Type': 'application/json', ...headers },
-    body: JSON.stringify({ filter: { status: 'failed' } }),
+    body: PROBE_REPLAY,
   })
 }
 
@@ -162,7 +167,7 @@ describe('CSRF on cookie-authenticated writes', () => {
     const response = await routerFetch('/admin/replay', {
       method: 'POST',
       headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, Origin: 'https://elsewhere.example' },
-      body: JSON.stringify({ filter: { status: 'failed' } }),
+      body: PROBE_REPLAY,
     })
     expect(response.status).toBe(200)
   })

@@ -99,12 +99,20 @@ describe('replay', () => {
     const rows = await waitForLedger(ids, { rows: 2 })
     expect(rows.map((row) => row.status)).toEqual(['failed', 'failed'])
 
-    const result = await replay({
-      filter: { source: source.name, destination: 'CrowdPower', status: 'failed' },
+    // A replay by filter is a job: it answers its plan at once (202), then its alarm queues it.
+    const started = await routerFetch('/admin/replay', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ filter: { source: source.name, destination: 'CrowdPower', status: 'failed' } }),
     })
-    expect(result.replayed).toBe(2)
-    await waitForLedger(ids, { rows: 2 })
+    expect(started.status, await started.clone().text()).toBe(202)
+    const job = (await started.json()) as { jobId: string; plan: { replayable: number } }
+    expect(job.plan.replayable).toBe(2)
     await until(async () => (await Promise.all(ids.map(rowOf))).every((row) => row?.status === 'delivered'))
+    const progress = await routerFetch(`/admin/replays/${job.jobId}`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    expect(await progress.json()).toMatchObject({ replay: { state: 'done', queued: 2 } })
 
     const invalid = await routerFetch('/admin/replay', {
       method: 'POST',

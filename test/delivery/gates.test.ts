@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
-import { consume, readDeliveries } from '../helpers/delivery'
+import { consume, readDeliveries, waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { identifyEvent, messageId } from '../helpers/events'
 import { faultyNamespace } from '../helpers/ledger-faults'
@@ -297,5 +297,51 @@ describe('an automatic pause on call', () => {
       `alert.opened auto_pause:${source.name}:Calixa`,
       `alert.resolved auto_pause:${source.name}:Calixa`,
     ])
+  })
+})
+
+describe('resuming a paused destination', () => {
+  it('sends what was parked once each, oldest first and paced, and lets new events through at once', async () => {
+    const { tenant, source } = await twoPartners()
+    expect((await post(`/admin/destinations/${source.name}:Calixa/pause`)).status).toBe(200)
+    const parked: string[] = []
+    for (let index = 0; index < 4; index += 1) {
+      const { ids, message } = messageOf(source.name, 1, 'parked')
+      await consume(message)
+      parked.push(...ids)
+    }
+    expect((await readDeliveries(parked)).filter((row) => row.status === 'paused')).toHaveLength(4)
+
+    // One a second: each page is its own message, so the partner sees them in the order sent
+    // (events of one message go to a partner concurrently, as they always do).
+    const resumed = await post(`/admin/destinations/${source.name}:Calixa/resume`, { rate: 1 })
+    expect(resumed.status).toBe(200)
+    const answer = (await resumed.json()) as {
+      gate: { paused: unknown }
+      replay: { jobId: string; planned: { replayable: number } }
+    }
+    expect(answer.gate.paused).toBeNull()
+    expect(answer.replay.planned.replayable).toBe(4)
+
+    // The job's alarm queues one a second; the real consumer delivers them.
+    const rows = await waitForLedger(parked, { rows: 8, timeoutMs: 20_000 })
+    expect(rows.filter((row) => row.destination === 'Calixa').map((row) => row.status)).toEqual(
+      parked.map(() => 'delivered'),
+    )
+    const calixa = (await tenant.requests('calixa')).map((request) => JSON.stringify(request.body))
+    const order = parked.map((id) => calixa.findIndex((body) => body.includes(`"u-${id}"`)))
+    expect(order).toEqual([0, 1, 2, 3])
+    expect(await tenant.acceptedCounts(parked.map((id) => `u-${id}`))).toEqual(
+      Object.fromEntries(
+        parked.flatMap((id) => [
+          [`calixa u-${id}`, 1],
+          [`crowdpower u-${id}`, 1],
+        ]),
+      ),
+    )
+    const audit = await routerFetch(`/admin/audit?target=${source.name}:Calixa`, { headers: admin })
+    expect(
+      ((await audit.json()) as { entries: { action: string }[] }).entries.map((entry) => entry.action),
+    ).toEqual(['destination.resumed', 'destination.paused'])
   })
 })
