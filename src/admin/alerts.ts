@@ -2,20 +2,12 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import type { AppEnv } from '../env'
 import { RouterError, toInputIssues } from '../lib/errors'
+import { limitParam } from '../lib/query-values'
 import { listAlerts } from '../operations/alerts/incidents'
 
 /** The history holds 1,000 alerts; a page of up to 200 is plenty for a person or a script. */
 export const AlertsQuerySchema = v.object({
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d{1,4}$/, 'limit must be a whole number from 1 to 200'),
-      v.transform(Number),
-      v.minValue(1, 'limit must be a whole number from 1 to 200'),
-      v.maxValue(200, 'limit must be a whole number from 1 to 200'),
-    ),
-    '50',
-  ),
+  limit: limitParam(200, 50),
 })
 
 /** GET /admin/alerts: incidents not yet resolved and the last alerts sent, with each target's answer. */

@@ -5,7 +5,7 @@ import { InvalidCursorError, Ledger } from '../ledger/ledger'
 import { LEDGER_STATUSES } from '../ledger/state'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
-import { Millis } from '../lib/query-values'
+import { limitParam, Millis } from '../lib/query-values'
 import { BoundedText, DeliveryFilterEntries } from './filters'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -22,16 +22,7 @@ const ListQuerySchema = v.pipe(
     status: v.optional(v.picklist(LEDGER_STATUSES, 'unknown status')),
     since: v.optional(Millis),
     until: v.optional(Millis),
-    limit: v.optional(
-      v.pipe(
-        BoundedText,
-        v.transform(Number),
-        v.integer('limit must be an integer'),
-        v.minValue(1),
-        v.maxValue(500),
-      ),
-      '50',
-    ),
+    limit: limitParam(500, 50),
     cursor: v.optional(v.pipe(v.string(), v.maxLength(2_000, 'cursor is not one this API returned'))),
   }),
   v.forward(v.partialCheck([['since'], ['until']], untilNotBeforeSince, BACKWARDS_WINDOW), ['until']),

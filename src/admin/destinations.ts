@@ -6,6 +6,7 @@ import { decodeBodyText, parseJsonText, readBodyBytes } from '../lib/body'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { exactObject } from '../lib/objects'
+import { limitParam } from '../lib/query-values'
 import { listDestinations, pauseDestination } from '../operations/destinations'
 import { listAudit } from '../operations/log'
 import { MAX_REPLAY_RATE, resumeDestination } from '../queue/replay'
@@ -42,16 +43,7 @@ async function readOptionalBody<T>(request: Request, schema: v.GenericSchema<unk
 }
 
 const AuditQuerySchema = v.object({
-  limit: v.optional(
-    v.pipe(
-      BoundedText,
-      v.transform(Number),
-      v.integer('limit must be an integer'),
-      v.minValue(1),
-      v.maxValue(500),
-    ),
-    '100',
-  ),
+  limit: limitParam(500, 100),
   target: v.optional(BoundedText),
 })
 

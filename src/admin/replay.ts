@@ -7,6 +7,7 @@ import { readJsonBody } from '../lib/body'
 import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { plainObject } from '../lib/objects'
+import { limitParam } from '../lib/query-values'
 import {
   cancelReplayJob,
   getReplayJob,
@@ -120,16 +121,7 @@ const ReplaySchema = v.pipe(
 
 /** `/admin/replays?limit=`: how many of the latest jobs. */
 const JobsQuerySchema = v.object({
-  limit: v.optional(
-    v.pipe(
-      BoundedText,
-      v.regex(/^\d{1,3}$/, 'limit must be a whole number from 1 to 100'),
-      v.transform(Number),
-      v.minValue(1, 'limit must be a whole number from 1 to 100'),
-      v.maxValue(100, 'limit must be a whole number from 1 to 100'),
-    ),
-    '20',
-  ),
+  limit: limitParam(100, 20),
 })
 
 /** A job id as this API hands it out (`replay-` and a UUID). */

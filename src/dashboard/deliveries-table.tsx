@@ -1,6 +1,7 @@
 import type { LedgerRow } from '../ledger/types'
 import { formatRelative, formatTimestamp, shortenId } from './format'
 import { OUTCOMES } from './overview-data'
+import { Picker } from './picker'
 import { type DashboardQuery, dashboardHref } from './query'
 
 /** Where a replay's confirm posts (handled in routes.tsx). */
@@ -32,22 +33,14 @@ function SearchForm(props: { query: DashboardQuery; destinations: string[] }) {
           autocomplete="off"
           spellcheck={false}
         />
-        <select name="status" aria-label="outcome">
-          <option value="">All outcomes</option>
-          {OUTCOMES.map((outcome) => (
-            <option value={outcome} selected={query.status === outcome}>
-              {outcome}
-            </option>
-          ))}
-        </select>
-        <select name="destination" aria-label="destination">
-          <option value="">All destinations</option>
-          {props.destinations.map((name) => (
-            <option value={name} selected={query.destination === name}>
-              {name}
-            </option>
-          ))}
-        </select>
+        <Picker name="status" label="outcome" all="All outcomes" choices={OUTCOMES} selected={query.status} />
+        <Picker
+          name="destination"
+          label="destination"
+          all="All destinations"
+          choices={props.destinations}
+          selected={query.destination}
+        />
         <button type="submit" class="btn">
           Search
         </button>

@@ -14,6 +14,7 @@ import {
 } from '../ledger/funnel-report'
 import type { InputIssue } from '../lib/errors'
 import { formatCount, formatTimestamp, shortenId } from './format'
+import { Picker } from './picker'
 import { dashboardHref } from './query'
 
 /** The page's own path (the JSON answer is GET /admin/funnel). */
@@ -95,22 +96,20 @@ function Pickers(props: { query: FunnelQuery; destinations: string[]; sources: s
       {query.range !== undefined ? <input type="hidden" name="range" value={query.range} /> : null}
       {query.since !== undefined ? <input type="hidden" name="since" value={String(query.since)} /> : null}
       {query.until !== undefined ? <input type="hidden" name="until" value={String(query.until)} /> : null}
-      <select name="destination" aria-label="destination">
-        <option value="">All destinations</option>
-        {props.destinations.map((name) => (
-          <option value={name} selected={query.destination === name}>
-            {name}
-          </option>
-        ))}
-      </select>
-      <select name="source" aria-label="source">
-        <option value="">All sources</option>
-        {props.sources.map((name) => (
-          <option value={name} selected={query.source === name}>
-            {name}
-          </option>
-        ))}
-      </select>
+      <Picker
+        name="destination"
+        label="destination"
+        all="All destinations"
+        choices={props.destinations}
+        selected={query.destination}
+      />
+      <Picker
+        name="source"
+        label="source"
+        all="All sources"
+        choices={props.sources}
+        selected={query.source}
+      />
       <button type="submit" class="btn">
         Show
       </button>

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
 import { positiveNumberFromEnv } from '../lib/env-number'
+import { applyMigrations } from '../lib/sqlite-migrations'
 import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
 import {
   deadLetteredState,
@@ -162,15 +163,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    ctx.storage.transactionSync(() => {
-      this.sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
-      const applied =
-        this.sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0]?.version ?? 0
-      for (const [index, migration] of SHARD_MIGRATIONS.entries())
-        if (index >= applied) this.sql.exec(migration)
-      this.sql.exec('DELETE FROM schema_version')
-      this.sql.exec('INSERT INTO schema_version (version) VALUES (?)', SHARD_MIGRATIONS.length)
-    })
+    applyMigrations(ctx.storage, SHARD_MIGRATIONS)
   }
 
   /**

@@ -18,3 +18,18 @@ export const Millis = v.pipe(
     'must be epoch milliseconds or an ISO-8601 date',
   ),
 )
+
+/** `?limit=`: a whole number of rows from 1 to `max` (digits only: `1e2` is refused), `fallback` when absent. */
+export function limitParam(max: number, fallback: number) {
+  const message = `limit must be a whole number from 1 to ${max}`
+  return v.optional(
+    v.pipe(
+      BoundedText,
+      v.regex(/^\d{1,6}$/, message),
+      v.transform(Number),
+      v.minValue(1, message),
+      v.maxValue(max, message),
+    ),
+    String(fallback),
+  )
+}

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import type { AlertTarget } from '../config/alerts'
 import type { Bindings } from '../env'
 import { logInfo, logWarn } from '../lib/log'
+import { applyMigrations } from '../lib/sqlite-migrations'
 import { sendToTargets } from './alerts/send'
 import { ALERT_MIGRATIONS, AlertStore } from './alerts/store'
 import type { AlertRecord, Incident, IncidentInput, OpenOutcome, ResolveOutcome } from './alerts/types'
@@ -62,14 +63,7 @@ export class OperationsLog extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    ctx.storage.transactionSync(() => {
-      this.sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
-      const applied =
-        this.sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0]?.version ?? 0
-      for (const [index, migration] of MIGRATIONS.entries()) if (index >= applied) this.sql.exec(migration)
-      this.sql.exec('DELETE FROM schema_version')
-      this.sql.exec('INSERT INTO schema_version (version) VALUES (?)', MIGRATIONS.length)
-    })
+    applyMigrations(ctx.storage, MIGRATIONS)
     // Every incident change is an audit entry by the router itself, at the time the change was made.
     this.alerts = new AlertStore(this.sql, (action, target, detail) =>
       this.insertAudit({ at: this.changeAt, actor: 'router', action, target, detail }),

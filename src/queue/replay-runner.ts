@@ -4,6 +4,7 @@ import type { LedgerStatus } from '../ledger/state'
 import type { DeliveryFilter, ReplayCount, ReplayPosition } from '../ledger/types'
 import { systemClock } from '../lib/clock'
 import { logInfo, logWarn } from '../lib/log'
+import { applyMigrations } from '../lib/sqlite-migrations'
 import { recordAudit } from '../operations/log'
 import { replayPage } from './replay-page'
 
@@ -137,14 +138,7 @@ export class ReplayRunner extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
-    ctx.storage.transactionSync(() => {
-      this.sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
-      const applied =
-        this.sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0]?.version ?? 0
-      for (const [index, migration] of MIGRATIONS.entries()) if (index >= applied) this.sql.exec(migration)
-      this.sql.exec('DELETE FROM schema_version')
-      this.sql.exec('INSERT INTO schema_version (version) VALUES (?)', MIGRATIONS.length)
-    })
+    applyMigrations(ctx.storage, MIGRATIONS)
   }
 
   /** Records a new running job; its first page is taken at once (by the alarm). */
