@@ -4,7 +4,9 @@ import { configShapeIssues, validateConfig } from '../config/schema'
 import { loadRawConfig, saveConfig } from '../config/store'
 import type { AppEnv } from '../env'
 import { readJsonBody } from '../lib/body'
+import { systemClock } from '../lib/clock'
 import { type InputIssue, RouterError } from '../lib/errors'
+import { recordAudit } from '../operations/log'
 
 function invalidConfig(issues: InputIssue[]): RouterError {
   return new RouterError(400, 'invalid_config', 'the config document is invalid; nothing was stored', issues)
@@ -23,5 +25,13 @@ export const configRoutes = new Hono<AppEnv>()
     const issues = [...restored.issues, ...(result.ok ? [] : result.issues)]
     if (!result.ok || issues.length > 0) throw invalidConfig(issues)
     await saveConfig(c.env, restored.document, result.config)
-    return c.json({ success: true, sources: result.config.sources.length })
+    const sources = result.config.sources.length
+    await recordAudit(c.env, {
+      at: systemClock.now(),
+      actor: 'admin',
+      action: 'config.saved',
+      target: 'config',
+      detail: `${sources} source${sources === 1 ? '' : 's'}`,
+    })
+    return c.json({ success: true, sources })
   })

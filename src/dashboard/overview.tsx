@@ -34,12 +34,17 @@ function WindowSwitch(props: { query: DashboardQuery }) {
   )
 }
 
-/** The four headline numbers across every destination. */
+/** The four usual outcomes, and `paused` only where something is parked (a paused destination is rare). */
+function shownOutcomes(counts: OutcomeCounts): Outcome[] {
+  return OUTCOMES.filter((outcome) => outcome !== 'paused' || counts.paused > 0)
+}
+
+/** The headline numbers across every destination. */
 function Totals(props: { totals: OutcomeCounts; query: DashboardQuery }) {
   const all = OUTCOMES.reduce((sum, outcome) => sum + props.totals[outcome], 0)
   return (
     <div class="totals">
-      {OUTCOMES.map((outcome) => (
+      {shownOutcomes(props.totals).map((outcome) => (
         <a class={`total total-${outcome}`} href={dashboardHref(props.query, { status: outcome })}>
           <span class="total-label">{outcome}</span>
           <span class="total-value" data-total={outcome}>
@@ -81,7 +86,7 @@ function DestinationCard(props: { summary: DestinationSummary; overview: Overvie
         <span class={`pill pill-${summary.state}`}>{STATE_LABELS[summary.state]}</span>
       </header>
       <div class="counts">
-        {OUTCOMES.map((outcome) => (
+        {shownOutcomes(summary.counts).map((outcome) => (
           <a
             class={`count count-${outcome}${summary.counts[outcome] === 0 ? ' zero' : ''}`}
             href={dashboardHref(props.query, { destination: summary.name, status: outcome })}

@@ -12,7 +12,7 @@ import {
   requireAdmin,
   setSessionCookie,
 } from '../admin/auth'
-import { type DestinationTarget, parseDestinationId } from '../config/destination-id'
+import { type DestinationTarget, destinationId, parseDestinationId } from '../config/destination-id'
 import { redactConfig } from '../config/redact'
 import { withDestinationRules } from '../config/rules-edit'
 import { validateConfig } from '../config/schema'
@@ -33,6 +33,7 @@ import { systemClock } from '../lib/clock'
 import { type InputIssue, RouterError, toInputIssues } from '../lib/errors'
 import { listAlerts } from '../operations/alerts/incidents'
 import { listDestinations, pauseDestination } from '../operations/destinations'
+import { recordAudit } from '../operations/log'
 import {
   cancelReplayJob,
   listReplayJobs,
@@ -168,6 +169,13 @@ async function saveDestinationRules(
   const result = validateConfig(edited.document)
   if (!result.ok) return refused(result.issues)
   await saveConfig(c.env, edited.document, result.config)
+  await recordAudit(c.env, {
+    at: systemClock.now(),
+    actor: 'dashboard',
+    action: 'config.rules_saved',
+    target: destinationId(form.source, form.destination),
+    detail: null,
+  })
   return undefined
 }
 

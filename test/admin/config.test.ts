@@ -327,3 +327,19 @@ describe('rate limits and automatic pauses in the config', () => {
     )
   })
 })
+
+describe('the audit list', () => {
+  it('records each saved config with who and when, and nothing for a refused one', async () => {
+    const audit = async () => {
+      const response = await routerFetch('/admin/audit?target=config', { headers: admin })
+      return ((await response.json()) as { entries: { actor: string; action: string; detail: string }[] })
+        .entries
+    }
+    const before = (await audit()).length
+    expect((await putRaw(JSON.stringify(VALID))).status).toBe(200)
+    expect((await putRaw(JSON.stringify({ sources: 'nope' }))).status).toBe(400)
+    const entries = await audit()
+    expect(entries).toHaveLength(before + 1)
+    expect(entries[0]).toMatchObject({ actor: 'admin', action: 'config.saved', detail: '1 source' })
+  })
+})

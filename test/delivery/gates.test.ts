@@ -281,8 +281,12 @@ describe('an automatic pause on call', () => {
       alerts: { ...alertsFor(tenant), quietMinutes: 0 },
     })
     await tenant.fault('calixa', { status: 401 })
-    await consume(messageOf(source.name, 3, 'on-call').message)
-    await consume(messageOf(source.name, 2, 'on-call').message)
+    const first = messageOf(source.name, 3, 'on-call')
+    const second = messageOf(source.name, 2, 'on-call')
+    await consume(first.message)
+    await consume(second.message)
+    const parked = [...first.ids, ...second.ids]
+    expect((await readDeliveries(parked)).map((row) => row.status)).toEqual(parked.map(() => 'paused'))
     const clock = new ManualClock(Date.now())
     await cronRun(clock)
     expect(await announcements(tenant)).toEqual([`alert.opened auto_pause:${source.name}:Calixa`])
@@ -297,6 +301,16 @@ describe('an automatic pause on call', () => {
       `alert.opened auto_pause:${source.name}:Calixa`,
       `alert.resolved auto_pause:${source.name}:Calixa`,
     ])
+    // The settings are good again: everything parked, the refused calls too, is delivered once.
+    await vi.waitFor(
+      async () =>
+        expect((await readDeliveries(parked)).map((row) => row.status)).toEqual(
+          parked.map(() => 'delivered'),
+        ),
+      { timeout: 15_000, interval: 200 },
+    )
+    const accepted = await tenant.acceptedCounts(parked.map((id) => `u-${id}`))
+    expect(accepted).toEqual(Object.fromEntries(parked.map((id) => [`calixa u-${id}`, 1])))
   })
 })
 
