@@ -258,13 +258,15 @@ td.action { text-align: right; white-space: nowrap; }
 
 /*
  * Narrow windows (phones): the brand and Log out on the first line of the top
- * bar, the links under them, the live stamp after the links (on a line of its
- * own when they leave no room); totals go two by two.
+ * bar, the links under them (wrapping when they do not fit on one line), the
+ * live stamp after the links (on a line of its own when they leave no room);
+ * totals go two by two.
  */
 @media (max-width: 720px) {
   .topbar { flex-wrap: wrap; height: auto; gap: 6px 16px; padding: 10px 16px; }
   .topbar form { margin-left: auto; }
-  .topbar nav { order: 1; flex: 0 1 auto; }
+  .topbar nav { order: 1; flex: 1 1 100%; flex-wrap: wrap; }
+  .topbar nav a { padding: 6px 10px; }
   .live { order: 2; margin-left: auto; }
   main { padding: 16px 12px 32px; }
   .totals { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
