@@ -13,9 +13,10 @@ import { runWranglerToEnd } from './local-stack'
 /**
  * Budgets in KiB, as wrangler reports "Total Upload": about 15 % above the last measure
  * (323 KiB / 80 KiB gzip when first set; 391 / 98 once the sharded ledger and the
- * destination rules landed).
+ * destination rules landed; 528 / 131 with issue 16's operations: gates, alerts, the
+ * test console, the funnel and replay jobs, two thirds of it their own code and pages).
  */
-const BUDGET_KIB = { raw: 450, gzip: 115 }
+const BUDGET_KIB = { raw: 610, gzip: 150 }
 
 /** What wrangler uploads: the modules it wrote, not the source map or its README. */
 const UPLOADED = new Set(['.js', '.mjs', '.cjs', '.wasm', '.bin', '.txt', '.html'])
