@@ -53,6 +53,14 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   // Retrying since 40 days ago (its message lost somehow): never purged while unsettled.
   await tenant.fault('crowdpower', { status: 429, retryAfter: '60', count: 1 })
   await consumeAt(40, [stillRetrying])
+  // Parked 10 days ago while CrowdPower was paused: its body outlives the 7 days (its resume sends it).
+  const parkedTenDaysAgo = messageId('parked')
+  const paused = await routerFetch(`/admin/destinations/${source.name}:CrowdPower/pause`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+  })
+  expect(paused.status).toBe(200)
+  await consumeAt(10, [parkedTenDaysAgo])
 
   const result = await purgeAll(now, 2)
   expect(result.events).toBe(old.length)
@@ -63,6 +71,12 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   expect(await readDeliveries(old)).toEqual([])
   expect((await readDeliveries(recent)).map((row) => row.status)).toEqual(recent.map(() => 'delivered'))
   expect((await readDeliveries([stillRetrying]))[0]?.status).toBe('retrying')
+  expect((await readDeliveries([parkedTenDaysAgo]))[0]?.status).toBe('paused')
+  const kept = await new Ledger(env).countReplayable({
+    filter: { messageId: parkedTenDaysAgo },
+    statuses: ['paused'],
+  })
+  expect(kept).toEqual([{ destination: 'CrowdPower', replayable: 1, notKept: 0 }])
   // The failed event's outcome stays 30 days; its body only 7, so it can no longer be replayed.
   expect((await readDeliveries([failedTenDaysAgo]))[0]?.status).toBe('failed')
   const replay = await routerFetch('/admin/replay', {
@@ -77,7 +91,7 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   // Rollups lost exactly the purged pairs: counts over all time equal the rows left.
   const stats = await new Ledger(env).stats({ since: 0, until: now + DAY, source: source.name })
   const counted = Object.fromEntries(stats.map((row) => [row.status, row.count]))
-  expect(counted).toEqual({ delivered: recent.length, failed: 1, retrying: 1 })
+  expect(counted).toEqual({ delivered: recent.length, failed: 1, retrying: 1, paused: 1 })
 
   // A second purge finds nothing more to do.
   expect(await purgeAll(now, 2)).toMatchObject({ events: 0, bodies: 0 })
