@@ -7,6 +7,10 @@
  */
 import type { Bindings } from '../../src/env'
 import router, { LedgerShard as RouterShard } from '../../src/index'
+
+// The router's other Durable Object classes, served as they are.
+export { DestinationGate, OperationsLog, ReplayRunner } from '../../src/index'
+
 import type { QueuedDeliveryMessage } from '../../src/queue/message'
 
 type BenchBindings = Bindings & { BENCH_CONSUMER?: string }
@@ -32,31 +36,39 @@ function counted<T extends object>(target: T, prefix: string, methods: readonly 
   })
 }
 
+/** Counts every call to a Durable Object of `namespace` as one request, as they are billed. */
+function countedRequests<N extends object>(namespace: N): N {
+  return new Proxy(namespace, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key)
+      if (typeof value !== 'function') return value
+      if (key !== 'get') return value.bind(target)
+      return (...args: unknown[]) => {
+        const stub: DurableObjectStub = Reflect.apply(value, target, args)
+        return new Proxy(stub, {
+          get(object, method) {
+            const call = Reflect.get(object, method)
+            if (typeof call !== 'function') return call
+            return (...callArgs: unknown[]) => {
+              count('do.requests')
+              return Reflect.apply(call, object, callArgs)
+            }
+          },
+        })
+      }
+    },
+  })
+}
+
 function countedEnv(env: Bindings): Bindings {
   return {
     ...env,
     CONFIG: counted(env.CONFIG, 'kv', ['get', 'put', 'delete', 'list']),
     PARTNER_STATE: counted(env.PARTNER_STATE, 'kv', ['get', 'put', 'delete', 'list']),
     DELIVERY_QUEUE: counted(env.DELIVERY_QUEUE, 'queue', ['send', 'sendBatch']),
-    LEDGER: new Proxy(env.LEDGER, {
-      get(namespace, key) {
-        const value = Reflect.get(namespace, key)
-        if (key !== 'get') return typeof value === 'function' ? value.bind(namespace) : value
-        return (...args: unknown[]) => {
-          const stub: DurableObjectStub = Reflect.apply(value, namespace, args)
-          return new Proxy(stub, {
-            get(target, method) {
-              const call = Reflect.get(target, method)
-              if (typeof call !== 'function') return call
-              return (...callArgs: unknown[]) => {
-                count('do.requests')
-                return Reflect.apply(call, target, callArgs)
-              }
-            },
-          })
-        }
-      },
-    }),
+    LEDGER: countedRequests(env.LEDGER),
+    // The destination gates are Durable Object requests too (one per destination per batch).
+    GATES: countedRequests(env.GATES),
   }
 }
 
