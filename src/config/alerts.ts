@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { exactObject, isPlainObject } from '../lib/objects'
+import { wholeNumber } from '../lib/whole-number'
 
 /**
  * The `alerts` object of the config document (README "Alerts"): where
@@ -45,17 +46,8 @@ const TargetSchema = v.pipe(
 )
 
 const enabled = v.optional(v.boolean('enabled must be a boolean'), true)
-const minutes = (fallback: number) =>
-  v.optional(
-    v.pipe(
-      v.number('windowMinutes must be a number'),
-      v.integer('windowMinutes must be a whole number'),
-      // The ledger counts in 5-minute buckets: a shorter window would still read 5 minutes.
-      v.minValue(5, 'windowMinutes must be at least 5'),
-      v.maxValue(1440, 'windowMinutes must be at most 1440'),
-    ),
-    fallback,
-  )
+// The ledger counts in 5-minute buckets: a shorter window would still read 5 minutes.
+const minutes = (fallback: number) => v.optional(wholeNumber('windowMinutes', 5, 1440), fallback)
 
 const RulesSchema = exactObject(
   {
@@ -73,15 +65,7 @@ const RulesSchema = exactObject(
           ),
           windowMinutes: minutes(15),
           /** Fewer outcomes than this in the window decide nothing: one failure is not 100 %. */
-          minAttempts: v.optional(
-            v.pipe(
-              v.number('minAttempts must be a number'),
-              v.integer('minAttempts must be a whole number'),
-              v.minValue(1, 'minAttempts must be at least 1'),
-              v.maxValue(1_000_000, 'minAttempts must be at most 1000000'),
-            ),
-            20,
-          ),
+          minAttempts: v.optional(wholeNumber('minAttempts', 1, 1_000_000), 20),
         },
         'failureRate must be a JSON object',
       ),
@@ -106,25 +90,9 @@ export const AlertsSchema = v.pipe(
       ),
       rules: v.optional(RulesSchema, {}),
       /** A recovery is sent once the incident has stayed clear this long; a relapse before is the same incident. */
-      quietMinutes: v.optional(
-        v.pipe(
-          v.number('quietMinutes must be a number'),
-          v.integer('quietMinutes must be a whole number'),
-          v.minValue(0, 'quietMinutes must be at least 0'),
-          v.maxValue(1440, 'quietMinutes must be at most 1440'),
-        ),
-        10,
-      ),
+      quietMinutes: v.optional(wholeNumber('quietMinutes', 0, 1440), 10),
       /** Notifications sent per minute at most; more are folded into one summary. */
-      maxPerMinute: v.optional(
-        v.pipe(
-          v.number('maxPerMinute must be a number'),
-          v.integer('maxPerMinute must be a whole number'),
-          v.minValue(1, 'maxPerMinute must be at least 1'),
-          v.maxValue(100, 'maxPerMinute must be at most 100'),
-        ),
-        10,
-      ),
+      maxPerMinute: v.optional(wholeNumber('maxPerMinute', 1, 100), 10),
     },
     'alerts must be a JSON object',
   ),

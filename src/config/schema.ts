@@ -4,6 +4,7 @@ import type { RateLimit } from '../destinations/types'
 import { type InputIssue, toInputIssues } from '../lib/errors'
 import { nestsDeeperThan } from '../lib/json-size'
 import { isPlainObject, plainObject } from '../lib/objects'
+import { wholeNumber } from '../lib/whole-number'
 import { type AlertsConfig, AlertsSchema } from './alerts'
 import { ConsentCategoriesSchema, ConsentMissingSchema } from './rules/consent'
 import { type FieldControls, FieldControlsSchema } from './rules/fields'
@@ -28,7 +29,7 @@ const RateLimitSchema = v.union(
   [
     v.literal(false),
     plainObject({
-      requests: v.pipe(v.number('requests must be a number'), v.integer(), v.minValue(1), v.maxValue(1e9)),
+      requests: wholeNumber('requests', 1, 1e9),
       perSeconds: v.pipe(
         v.number('perSeconds must be a number'),
         v.minValue(0.001),
@@ -48,7 +49,7 @@ const CommonDestinationSettings = v.looseObject({
   rateLimit: v.optional(RateLimitSchema),
   /** 0 never pauses on its own. */
   pauseAfterAuthFailures: v.optional(
-    v.pipe(v.number('pauseAfterAuthFailures must be a number'), v.integer(), v.minValue(0), v.maxValue(1000)),
+    wholeNumber('pauseAfterAuthFailures', 0, 1000),
     DEFAULT_PAUSE_AFTER_AUTH_FAILURES,
   ),
   apiBase: v.optional(
