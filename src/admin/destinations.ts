@@ -7,6 +7,7 @@ import { systemClock } from '../lib/clock'
 import { RouterError, toInputIssues } from '../lib/errors'
 import { exactObject } from '../lib/objects'
 import { limitParam } from '../lib/query-values'
+import { wholeNumber } from '../lib/whole-number'
 import { listDestinations, pauseDestination } from '../operations/destinations'
 import { listAudit } from '../operations/log'
 import { MAX_REPLAY_RATE, resumeDestination } from '../queue/replay'
@@ -20,14 +21,7 @@ const PauseSchema = exactObject(
 /** A resume may set the pace of sending what was parked (pairs per second). */
 const ResumeSchema = exactObject(
   {
-    rate: v.optional(
-      v.pipe(
-        v.number('rate must be a number'),
-        v.integer('rate must be a whole number'),
-        v.minValue(1),
-        v.maxValue(MAX_REPLAY_RATE),
-      ),
-    ),
+    rate: v.optional(wholeNumber('rate', 1, MAX_REPLAY_RATE)),
   },
   'the request body must be a JSON object',
 )
