@@ -17,9 +17,14 @@ function context(n: number) {
   }
 }
 
-/** Event number `n` of run `run`: its messageId and userId are unique to both. */
+/**
+ * Event number `n` of run `run`: its messageId and userId are unique to both.
+ * Events come in blocks of five per user that open with the user's identify, as
+ * a user signs in and then acts: partners that drop unknown users see them known.
+ */
 export function event(run: string, n: number, sentAt: string): Record<string, unknown> {
-  const userId = `${run}-user-${n % 400}`
+  const user = Math.floor(n / 5) % 400
+  const userId = `${run}-user-${user}`
   const base = {
     messageId: `${run}-${n}`,
     anonymousId: `anon-${n % 997}`,
@@ -34,7 +39,7 @@ export function event(run: string, n: number, sentAt: string): Record<string, un
         userId,
         traits: {
           email: `${userId}@example.com`,
-          name: `User ${n % 400}`,
+          name: `User ${user}`,
           plan: PLANS[n % 4],
           company: 'Acme',
         },

@@ -3,7 +3,9 @@
  * applied by the shard itself on first use: there is no migration step to run.
  * Each entry runs once, in order; the number of entries applied is kept in
  * the `schema_version` table (Durable Objects do not allow `PRAGMA user_version`). Append to change the schema, never edit an entry.
- * docs/storage.md describes every table and column.
+ * docs/storage.md describes every table and column. Since the first entry, `events.body` holds
+ * deflated BLOBs and `events.destinations` JSONB (the columns' text affinity keeps BLOBs as
+ * they are); rows written before hold text, which reads the same.
  */
 export const SHARD_MIGRATIONS: readonly string[] = [
   `

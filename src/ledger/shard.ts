@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
+import { deflateText, inflateText } from '../lib/deflate'
 import { positiveNumberFromEnv } from '../lib/env-number'
 import { applyMigrations } from '../lib/sqlite-migrations'
 import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
@@ -263,9 +264,10 @@ export class LedgerShard extends DurableObject<Bindings> {
    */
   async record(request: RecordRequest): Promise<void> {
     await this.scheduleRetention()
+    const bodies = await compressBodies(request.events)
     this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
-      for (const event of request.events) {
+      for (const [index, event] of request.events.entries()) {
         const row = this.readEvent(event)
         const pairs = row ? this.pairsOf(row) : {}
         const changed: Pairs = {}
@@ -283,7 +285,7 @@ export class LedgerShard extends DurableObject<Bindings> {
             row,
             pairs,
             changed,
-            event.body,
+            bodies[index] ?? null,
             request.now,
             rollups,
             lease,
@@ -301,10 +303,11 @@ export class LedgerShard extends DurableObject<Bindings> {
   /** A message the queue gave up on: every routed pair not yet settled fails as `dead_lettered`. */
   async deadLetter(now: number, events: DeadLetterEvent[]): Promise<number> {
     await this.scheduleRetention()
+    const bodies = await compressBodies(events)
     let failed = 0
     this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
-      for (const event of events) {
+      for (const [index, event] of events.entries()) {
         const row = this.readEvent(event)
         const pairs = row ? this.pairsOf(row) : {}
         const changed: Pairs = {}
@@ -321,8 +324,9 @@ export class LedgerShard extends DurableObject<Bindings> {
             : deadLetteredState(event.owner, previous, now)
           if (!route.drop) failed += 1
         }
+        const body = bodies[index] ?? null
         if (Object.keys(changed).length > 0)
-          this.writePairs(event, event.meta, event.owner, row, pairs, changed, event.body, now, rollups)
+          this.writePairs(event, event.meta, event.owner, row, pairs, changed, body, now, rollups)
       }
       rollups.write(this.sql)
     })
@@ -417,16 +421,16 @@ export class LedgerShard extends DurableObject<Bindings> {
    * in `selection.statuses` are taken (default failed and dropped); with a filter,
    * the oldest events first. Pairs without a kept body, or in another status, are skipped with why.
    */
-  takeForReplay(
+  async takeForReplay(
     selection: ReplaySelection,
     limit: number,
     replayId: string,
     now: number,
-  ): { taken: ReplayTaken[]; skipped: ReplaySkip[] } {
+  ): Promise<{ taken: ReplayTaken[]; skipped: ReplaySkip[] }> {
     const statuses = takeableStatuses(selection.statuses)
-    return this.ctx.storage.transactionSync(() => {
+    const { kept, skipped } = this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
-      const taken: ReplayTaken[] = []
+      const kept: (Omit<ReplayTaken, 'body'> & { stored: ArrayBuffer | string })[] = []
       const skipped: ReplaySkip[] = []
       for (const candidate of this.candidateRows(selection, limit)) {
         const key: PairKey = {
@@ -459,11 +463,15 @@ export class LedgerShard extends DurableObject<Bindings> {
           now,
           rollups,
         )
-        taken.push({ ...key, body, previous })
+        kept.push({ ...key, stored: body, previous })
       }
       rollups.write(this.sql)
-      return { taken, skipped }
+      return { kept, skipped }
     })
+    const taken = await Promise.all(
+      kept.map(async ({ stored, ...pair }) => ({ ...pair, body: await inflateText(stored) })),
+    )
+    return { taken, skipped }
   }
 
   /**
@@ -552,7 +560,8 @@ export class LedgerShard extends DurableObject<Bindings> {
       const rollups = new RollupChanges()
       const expired = this.sql
         .exec<EventRow>(
-          `SELECT source, message_id, ingest_id, destinations, updated_at, 0 AS has_body, duplicates FROM events
+          `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at, 0 AS has_body,
+             duplicates FROM events
            WHERE updated_at < ? AND unsettled = 0 ORDER BY updated_at LIMIT ?`,
           eventCutoff,
           batch,
@@ -624,7 +633,8 @@ export class LedgerShard extends DurableObject<Bindings> {
   private readEvent(key: EventKey): EventRow | undefined {
     return this.sql
       .exec<EventRow>(
-        `SELECT source, message_id, ingest_id, destinations, updated_at, body IS NOT NULL AS has_body, duplicates
+        `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
+           body IS NOT NULL AS has_body, duplicates
          FROM events WHERE source = ? AND message_id = ?`,
         key.source,
         key.messageId,
@@ -651,7 +661,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     row: EventRow | undefined,
     pairs: Pairs,
     changed: Pairs,
-    body: string | null,
+    body: ArrayBuffer | null,
     now: number,
     rollups: RollupChanges,
     lease?: Lease,
@@ -671,7 +681,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     const keptBody = row?.has_body ? null : body
     if (row) {
       this.sql.exec(
-        `UPDATE events SET destinations = ?, body = coalesce(body, ?), body_kept_at = coalesce(body_kept_at, ?),
+        `UPDATE events SET destinations = jsonb(?), body = coalesce(body, ?), body_kept_at = coalesce(body_kept_at, ?),
            updated_at = ?, unsettled = ? WHERE source = ? AND message_id = ?`,
         JSON.stringify(stored),
         keptBody,
@@ -687,7 +697,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     this.sql.exec(
       `INSERT INTO events (source, message_id, ingest_id, event_type, event_name, user_id, destinations,
          body, body_kept_at, duplicates, created_at, updated_at, unsettled)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, ?, ?)`,
       key.source,
       key.messageId,
       eventOwner,
@@ -738,7 +748,8 @@ interface CandidateRow extends Record<string, SqlStorageValue> {
   destination: string
   status: LedgerStatus
   created_at: number
-  body: string | null
+  /** Deflated (`src/lib/deflate.ts`), or text when kept before bodies were compressed. */
+  body: ArrayBuffer | string | null
 }
 
 /**
@@ -776,4 +787,9 @@ function samePair(a: PairState, b: PairState): boolean {
   return (
     a.updatedAt === b.updatedAt && a.status === b.status && a.attempts === b.attempts && a.owner === b.owner
   )
+}
+
+/** The bodies to keep, deflated before a write's transaction (a transaction cannot wait). */
+function compressBodies(events: readonly { body: string | null }[]): Promise<(ArrayBuffer | null)[]> {
+  return Promise.all(events.map((event) => (event.body === null ? null : deflateText(event.body))))
 }

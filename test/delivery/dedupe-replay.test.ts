@@ -1,4 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { LedgerShards } from '../../src/ledger/shards'
+import { inflateText } from '../../src/lib/deflate'
 import { type LedgerRow, readDelivery, waitForLedger } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId, sendBatch } from '../helpers/events'
@@ -120,5 +124,56 @@ describe('replay', () => {
       body: JSON.stringify({}),
     })
     expect(invalid.status).toBe(400)
+  })
+
+  it('keeps a failed event deflated, and resends it as first sent, as it does a body kept as text before', async () => {
+    const { tenant, source } = await crowdPowerOnly()
+    await tenant.fault('crowdpower', { status: 400, body: { success: false, code: 400 }, count: 2 })
+    // Text outside ASCII and a long repeated property: the round trip must keep every code point.
+    const events = [messageId('deflated'), messageId('text')].map((id) => ({
+      ...track(id),
+      properties: { format: 'csv', note: 'naïve ✓ 😀 '.repeat(40) },
+    }))
+    await sendBatch(source.writeKey, events)
+    const ids = events.map((event) => event.messageId)
+    expect((await waitForLedger(ids, { rows: 2 })).map((row) => row.status)).toEqual(['failed', 'failed'])
+
+    const shards = new LedgerShards(env)
+    const keys = ids.map((id) => ({ source: source.name, messageId: id }))
+    for (const [index, group] of await shards.group(keys)) {
+      await runInDurableObject(shards.stub(index), async (_shard, state) => {
+        for (const key of group) {
+          const [row] = state.storage.sql
+            .exec<{ body: ArrayBuffer }>(
+              'SELECT body FROM events WHERE source = ? AND message_id = ?',
+              key.source,
+              key.messageId,
+            )
+            .toArray()
+          if (!row) throw new Error(`no row for ${key.messageId}`)
+          expect(row.body).toBeInstanceOf(ArrayBuffer)
+          const text = await inflateText(row.body)
+          expect(row.body.byteLength).toBeLessThan(new TextEncoder().encode(text).byteLength / 2)
+          // A row written before bodies were deflated holds the text itself.
+          if (key.messageId === ids[1])
+            state.storage.sql.exec(
+              'UPDATE events SET body = ? WHERE source = ? AND message_id = ?',
+              text,
+              key.source,
+              key.messageId,
+            )
+        }
+      })
+    }
+
+    const deliveries = ids.map((id) => ({ source: source.name, messageId: id, destination: 'CrowdPower' }))
+    expect((await replay({ deliveries })).replayed).toBe(2)
+    await until(async () => (await Promise.all(ids.map(rowOf))).every((row) => row?.status === 'delivered'))
+    const requests = await tenant.requests('crowdpower')
+    for (const id of ids) {
+      const sent = requests.filter((request) => JSON.stringify(request.body).includes(id))
+      expect(sent.map((request) => request.status)).toEqual([400, 200])
+      expect(sent[1]?.body).toEqual(sent[0]?.body)
+    }
   })
 })
