@@ -42,7 +42,8 @@ const TargetSchema = v.pipe(
     (target) => target.kind === 'webhook' || target.kind === 'slack',
     'kind must be "webhook" or "slack"',
   ),
-  v.union([WebhookTarget, SlackTarget], 'kind must be "webhook" or "slack"'),
+  // Picked by kind, so an issue names the field of that kind that is wrong (a union would only say "kind").
+  v.lazy((target) => ((target as { kind: unknown }).kind === 'slack' ? SlackTarget : WebhookTarget)),
 )
 
 const enabled = v.optional(v.boolean('enabled must be a boolean'), true)

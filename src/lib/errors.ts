@@ -34,13 +34,39 @@ export class RouterError extends Error {
   }
 }
 
+/**
+ * The name of the key an issue says is absent, else undefined. valibot v1 reports
+ * an absent required key as an issue of the object schema itself (`expected` is
+ * the quoted key, `received` 'undefined'), at a path ending with that key.
+ */
+function missingKeyOf(issue: v.BaseIssue<unknown>): string | undefined {
+  const last = issue.path?.at(-1)
+  const absent =
+    issue.kind === 'schema' &&
+    last?.origin === 'key' &&
+    issue.received === 'undefined' &&
+    issue.expected === `"${String(last.key)}"`
+  return absent ? String(last.key) : undefined
+}
+
 /** Renders valibot issues as `{ path, message }`, paths dotted from the root (e.g. `batch.3.event`). */
 export function toInputIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ''): InputIssue[] {
   return issues.map((issue) => {
     const keys = (issue.path ?? []).map((item) => String(item.key))
     const path = [prefix, ...keys].filter((part) => part !== '').join('.')
-    return { path, message: issue.message }
+    return { path, message: clientMessage(issue) }
   })
+}
+
+/**
+ * An absent key reads "<key> is required", whichever schema declares it. It keeps a
+ * message its schema chose ("event is required on track"), not valibot's default
+ * ("Invalid key: Expected …"), which no client should have to read.
+ */
+function clientMessage(issue: v.BaseIssue<unknown>): string {
+  const key = missingKeyOf(issue)
+  const isDefault = issue.message === `Invalid key: Expected ${issue.expected} but received ${issue.received}`
+  return key !== undefined && isDefault ? `${key} is required` : issue.message
 }
 
 /** Hono `onError`: RouterErrors become their response; anything else is our fault (500), logged without input data. */
