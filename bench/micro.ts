@@ -22,7 +22,6 @@ import { event } from './lib/workload'
 const encoder = new TextEncoder()
 const sentAt = new Date().toISOString()
 const events = Array.from({ length: 1000 }, (_, n) => event('micro', n, sentAt))
-const texts = events.map((e) => JSON.stringify(e))
 const times = events.map((e) => e.timestamp as string)
 
 const variant = v.variant('type', [
@@ -34,14 +33,22 @@ const variant = v.variant('type', [
   AliasSchema,
 ])
 
+/** How deep a parsed JSON value nests objects and arrays (the plain depth check). */
+function depth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0
+  let deepest = 0
+  for (const item of Object.values(value)) deepest = Math.max(deepest, depth(item))
+  return 1 + deepest
+}
+
 /** Per event: what the request does with the plain versions (timestamps read by 4 partners). */
 const pieces: Record<string, (n: number) => unknown> = {
   'toISOString (corrected timestamp, once per event)': (n) =>
     new Date(Date.parse(times[n] as string)).toISOString(),
   'Date.parse ×3 (skew correction: receivedAt, sentAt, timestamp)': (n) =>
     Date.parse(times[n] as string) + Date.parse(sentAt) + Date.parse(sentAt),
-  'JSON.stringify + UTF-8 length (event size, twice: limit and packing)': (n) =>
-    encoder.encode(JSON.stringify(events[n])).byteLength + encoder.encode(texts[n]).byteLength,
+  'plain size and depth limits: JSON.stringify + UTF-8 length + a depth walk': (n) =>
+    encoder.encode(JSON.stringify(events[n])).byteLength + depth(events[n]),
   'measureJson, one walk for size and depth (kept: what the router does)': (n) => measureJson(events[n], 100),
   'valibot variant alone (a lookup by type saves at most part of it)': (n) => v.safeParse(variant, events[n]),
   'the variant and its userId check (as the router does)': (n) => parseSegmentEvent(events[n]),
@@ -60,7 +67,8 @@ function usPerEvent(fn: (n: number) => unknown): number {
 
 const fromResults = () => {
   const results = JSON.parse(readFileSync(new URL('results.json', import.meta.url), 'utf8'))
-  return results.ingest[0].router.map((r: { cpuUsPerEvent: number }) => r.cpuUsPerEvent)[0] as number
+  const rounds: number[] = results.ingest[0].router.map((r: { cpuUsPerEvent: number }) => r.cpuUsPerEvent)
+  return rounds.sort((a, b) => a - b)[rounds.length >> 1] as number
 }
 const requestUs = Number(process.argv[2] ?? fromResults())
 console.log(

@@ -12,12 +12,12 @@ import { sandboxDestinationSettings } from '../scripts/sandbox-destinations'
 import { runLoad } from './lib/load'
 import { costPerMillion, PRICES } from './lib/prices'
 import { cpuMs, killAllChildren, sleep } from './lib/procs'
-import { batches, dropBatch, event } from './lib/workload'
+import { batches, dropBatch, event, NEW_USER_EVERY } from './lib/workload'
 import { buildWorker, type DevWorker, ROOT, startDev } from './lib/wrangler'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const LOAD_SECONDS = env('BENCH_LOAD_SECONDS', 3)
-const ROUNDS = env('BENCH_ROUNDS', 3)
+const ROUNDS = env('BENCH_ROUNDS', 5)
 const DELIVERY_EVENTS = env('BENCH_DELIVERY_EVENTS', 1000)
 const PREFILL_EVENTS = env('BENCH_PREFILL_EVENTS', 1_000_000)
 const PREFILL_SECONDS = env('BENCH_PREFILL_SECONDS', 200)
@@ -423,16 +423,24 @@ const delta = (key: string) =>
 const messagesPerEvent = delta('queue.send') + delta('queue.sendBatch')
 const cpuMsPerEvent = (ingestCpu('router') + routerConsumer * deliveredPerEvent) / 1000
 const retentionMonths = 30 / 30.44
+const invocations = 1 / 20 + delta('worker.invocations')
+const kvWrites = delta('kv.put') + delta('kv.delete') + delta('kv.list')
+// Returning users change nothing in KV: the writes are the new users' (one per 5 × NEW_USER_EVERY events).
+const kvWritesPerNewUser = kvWrites * 5 * NEW_USER_EVERY
 const cost = costPerMillion({
-  workerRequests: 1 / 20 + delta('worker.invocations'),
+  workerRequests: invocations,
   cpuMs: cpuMsPerEvent,
   queueOps: 3 * messagesPerEvent + Math.max(0, delta('queue.read') - messagesPerEvent),
   doRequests: delta('do.requests'),
   doRowsRead: delta('sql.rowsRead'),
   doRowsWritten: delta('sql.rowsWritten'),
+  // Retention deletes each event's row once, 30 days on (not within the run): one row each.
+  doRetentionDeletes: 1,
   doStorage: (bytesPerEvent / 1e6) * retentionMonths,
   kvReads: delta('kv.get'),
-  kvWrites: delta('kv.put') + delta('kv.delete') + delta('kv.list'),
+  kvWrites,
+  // Durable Object invocations counted as logged too (an upper bound).
+  logEvents: delta('log.lines') + invocations + delta('do.requests'),
 })
 
 const r2 = (x: number) => Math.round(x * 100) / 100
@@ -582,6 +590,9 @@ ${table([['item', 'per event', 'USD per million events', 'price', 'source'], ['-
 Not included: Durable Object duration ($12.50 per million GB-s): the 16 shards are billed while active, about
 $65 a month if all stay busy all month, i.e. $0.25 per million events at 100 events/s and $0.025 at 1,000.
 CPU is process CPU (an upper bound). Storage: ${bytesPerEvent.toFixed(0)} B per event kept 30 days.
+Workload: events in blocks of five per user, each opening with the user's identify; one block in ${NEW_USER_EVERY} is a
+user new to the run, the others return with the traits they had (partner state already holds them). KV writes
+are what new users cost: ${kvWritesPerNewUser.toFixed(1)} per new user (the Crisp user and person records), $${(kvWritesPerNewUser * PRICES.kvWrites.usdPerMillion).toFixed(0)} per million new users.
 `
 writeFileSync(join(BENCH, 'RESULTS.md'), md)
 log(`done: ${targets.filter((t) => t.met).length} of ${targets.length} met; bench/RESULTS.md`)

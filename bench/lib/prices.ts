@@ -33,6 +33,11 @@ export const PRICES = {
     unit: 'SQLite rows written',
     source: 'developers.cloudflare.com/durable-objects/platform/pricing',
   },
+  doRetentionDeletes: {
+    usdPerMillion: 1,
+    unit: 'SQLite rows written by retention (modelled: one DELETE per event)',
+    source: 'developers.cloudflare.com/durable-objects/platform/pricing',
+  },
   doStorage: {
     usdPerMillion: 200, // $0.20 per GB-month = $200 per million MB-months
     unit: 'MB-months stored ($0.20 per GB-month)',
@@ -43,6 +48,11 @@ export const PRICES = {
     usdPerMillion: 5,
     unit: 'KV writes/deletes/lists',
     source: 'developers.cloudflare.com/kv/platform/pricing',
+  },
+  logEvents: {
+    usdPerMillion: 0.6,
+    unit: 'Workers Logs events (console lines + invocations)',
+    source: 'developers.cloudflare.com/workers/observability/logs/workers-logs',
   },
 } as const
 

@@ -17,14 +17,23 @@ function context(n: number) {
   }
 }
 
+/** Users who come back: their identify repeats the same traits, as analytics.js re-sends them. */
+const RETURNING_USERS = 40
+/** One block of five in NEW_USER_EVERY belongs to a user seen for the first time. */
+export const NEW_USER_EVERY = 20
+
 /**
- * Event number `n` of run `run`: its messageId and userId are unique to both.
- * Events come in blocks of five per user that open with the user's identify, as
- * a user signs in and then acts: partners that drop unknown users see them known.
+ * Event number `n` of run `run`; its messageId is unique to both. Events come in
+ * blocks of five per user that open with the user's identify, as a user signs in
+ * and then acts: partners that drop unknown users see them known. Most users
+ * return from run to run (partner state already holds them); one block in
+ * NEW_USER_EVERY is a user new to this run.
  */
 export function event(run: string, n: number, sentAt: string): Record<string, unknown> {
-  const user = Math.floor(n / 5) % 400
-  const userId = `${run}-user-${user}`
+  const block = Math.floor(n / 5)
+  const isNew = block % NEW_USER_EVERY === NEW_USER_EVERY - 1
+  const user = block % RETURNING_USERS
+  const userId = isNew ? `${run}-new-${block}` : `user-${user}`
   const base = {
     messageId: `${run}-${n}`,
     anonymousId: `anon-${n % 997}`,
@@ -40,7 +49,7 @@ export function event(run: string, n: number, sentAt: string): Record<string, un
         traits: {
           email: `${userId}@example.com`,
           name: `User ${user}`,
-          plan: PLANS[n % 4],
+          plan: PLANS[user % 4],
           company: 'Acme',
         },
       }

@@ -19,6 +19,15 @@ const count = (name: string, n = 1) => {
   counts[name] = (counts[name] ?? 0) + n
 }
 
+// Every console line is one Workers Logs event (billed): counted as the router writes them.
+for (const level of ['log', 'info', 'warn', 'error'] as const) {
+  const write = console[level].bind(console)
+  console[level] = (...args: unknown[]) => {
+    count('log.lines')
+    write(...args)
+  }
+}
+
 /** Counts calls of the named methods of a binding. */
 function counted<T extends object>(target: T, prefix: string, methods: readonly string[]): T {
   return new Proxy(target, {

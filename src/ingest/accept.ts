@@ -38,13 +38,10 @@ export async function queueAndAnswer(
   shape: 'single' | 'list',
 ): Promise<Response> {
   const events: SegmentEvent[] = []
-  const sizes: number[] = []
   const rejected: Rejection[] = []
   outcomes.forEach((outcome, index) => {
-    if (outcome.ok) {
-      events.push(outcome.event)
-      sizes.push(outcome.bytes)
-    } else rejected.push({ index, messageId: outcome.messageId, issues: outcome.issues })
+    if (outcome.ok) events.push(outcome.event)
+    else rejected.push({ index, messageId: outcome.messageId, issues: outcome.issues })
   })
 
   const [lone] = outcomes
@@ -56,6 +53,6 @@ export async function queueAndAnswer(
   }
   if (events.length === 0) throw new RejectedEventsError(rejected)
 
-  await enqueueEvents(c.env.DELIVERY_QUEUE, source, events, undefined, sizes)
+  await enqueueEvents(c.env.DELIVERY_QUEUE, source, events)
   return c.json({ success: true, accepted: events.length, rejected })
 }

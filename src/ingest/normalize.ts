@@ -30,8 +30,7 @@ export interface NormalizeOptions {
 }
 
 export type Outcome =
-  /** `bytes`: the queued event's JSON size (UTF-8), for packing queue messages without serialising again. */
-  | { ok: true; event: SegmentEvent; bytes: number }
+  | { ok: true; event: SegmentEvent }
   | { ok: false; tooLarge: boolean; messageId?: string; issues: InputIssue[] }
 
 /**
@@ -86,7 +85,7 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
     event.messageId = messageId
     event.receivedAt = receivedAt
     event.timestamp = timestamp
-    return { ok: true, event, bytes: measureJson(event, MAX_EVENT_DEPTH) }
+    return { ok: true, event }
   }
 
   // A client's `timestamp` is when the event happened by its own clock: Segment calls that originalTimestamp.
@@ -98,7 +97,7 @@ export function normalizeEvent(raw: unknown, options: NormalizeOptions): Outcome
   event.timestamp = timestamp
   if (originalTimestamp !== undefined) event.originalTimestamp = originalTimestamp
   if (sentAt !== undefined) event.sentAt = sentAt
-  return { ok: true, event, bytes: measureJson(event, MAX_EVENT_DEPTH) }
+  return { ok: true, event }
 }
 
 function withoutWriteKey(item: JsonRecord): JsonRecord {

@@ -22,13 +22,13 @@ const CONTENT_TYPE: QueueContentType = 'text'
 interface Packed {
   /** The JSON text of one DeliveryMessage. */
   body: string
-  /** An upper bound of its UTF-8 bytes. */
+  /** Its UTF-8 bytes. */
   bytes: number
 }
 
 /**
- * Hands a request's accepted events to the delivery queue, as few messages and
- * calls as the limits allow, and returns only once every call has succeeded:
+ * Hands a request's accepted events to the delivery queue, in as few messages and
+ * calls as the limits let packing find, and returns only once every call has succeeded:
  * the client's 200 means the events are safe. The HTTP API and the webhook both
  * end here.
  */
@@ -37,13 +37,10 @@ export async function enqueueEvents(
   source: string,
   events: readonly SegmentEvent[],
   replay?: { ingestId: string; only: string[] },
-  /** Upper bounds of each event's JSON bytes, when the caller measured them (normalizeEvent does). */
-  sizes?: readonly number[],
 ): Promise<void> {
   const packed = packMessages(
     { source, ingestId: replay?.ingestId ?? newIngestId(), ...(replay && { only: replay.only }) },
     events,
-    sizes,
   )
   try {
     await sendPacked(queue, packed)
@@ -88,7 +85,7 @@ export async function enqueueContinuation(
     ingestId: message.ingestId,
     ...(message.only && { only: message.only }),
   }
-  await sendPacked(queue, packMessages(envelope, message.events, undefined, recorded), delaySeconds)
+  await sendPacked(queue, packMessages(envelope, message.events, recorded), delaySeconds)
 }
 
 async function sendPacked(queue: Queue<string>, packed: Packed[], delaySeconds = 0): Promise<void> {
@@ -108,51 +105,31 @@ async function sendPacked(queue: Queue<string>, packed: Packed[], delaySeconds =
 }
 
 /**
- * Packs events in order into messages of at most MAX_MESSAGE_BYTES of JSON.
- * Every event is at most 32 KB (normalize.ts), so each fits in a message.
- * A message's bytes are counted from its events' sizes, not from its text:
- * sizes given by the caller may overstate an event, never understate it, so a
- * message then holds a little less, never more.
+ * Packs events in order into messages of at most MAX_MESSAGE_BYTES: the whole
+ * list as one message when it fits (almost every request), else each half on its
+ * own, recursively. Every event is at most 32 KB (normalize.ts), so one always fits.
+ * Each message carries the outcomes of its own events.
  */
 function packMessages(
   envelope: Omit<DeliveryMessage, 'events' | 'recorded'>,
   events: readonly SegmentEvent[],
-  sizes?: readonly number[],
-  /** Outcomes to carry, each in the message that holds its event. */
   recorded: readonly CarriedOutcome[] = [],
 ): Packed[] {
-  const carried = new Map(recorded.map((outcome) => [outcome.messageId, outcome]))
-  const envelopeBytes = jsonBytes(JSON.stringify({ ...envelope, events: [], recorded: [] }))
-  const packed: Packed[] = []
-  let current: SegmentEvent[] = []
-  let currentOutcomes: CarriedOutcome[] = []
-  let bytes = envelopeBytes
-  const flush = () => {
-    if (current.length === 0) return
-    const message: DeliveryMessage = {
-      ...envelope,
-      events: current,
-      ...(currentOutcomes.length > 0 && { recorded: currentOutcomes }),
-    }
-    packed.push({ body: JSON.stringify(message), bytes })
-    current = []
-    currentOutcomes = []
-    bytes = envelopeBytes
+  const ids = new Set(events.map((event) => event.messageId))
+  const outcomes = recorded.filter((outcome) => ids.has(outcome.messageId))
+  const message: DeliveryMessage = {
+    ...envelope,
+    events: [...events],
+    ...(outcomes.length > 0 && { recorded: outcomes }),
   }
-  for (const [index, event] of events.entries()) {
-    const outcome = carried.get(event.messageId)
-    // Each + 1 is a separating comma. An event is at most 32 KB and an outcome a few hundred bytes.
-    const itemBytes =
-      (sizes?.[index] ?? jsonBytes(JSON.stringify(event))) +
-      1 +
-      (outcome ? jsonBytes(JSON.stringify(outcome)) + 1 : 0)
-    if (bytes + itemBytes > MAX_MESSAGE_BYTES) flush()
-    current.push(event)
-    if (outcome) currentOutcomes.push(outcome)
-    bytes += itemBytes
-  }
-  flush()
-  return packed
+  const body = JSON.stringify(message)
+  const bytes = jsonBytes(body)
+  if (bytes <= MAX_MESSAGE_BYTES || events.length === 1) return [{ body, bytes }]
+  const half = Math.ceil(events.length / 2)
+  return [
+    ...packMessages(envelope, events.slice(0, half), outcomes),
+    ...packMessages(envelope, events.slice(half), outcomes),
+  ]
 }
 
 function chunkSends(packed: readonly Packed[]): Packed[][] {
