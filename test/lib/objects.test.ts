@@ -59,22 +59,15 @@ describe('PUT /admin/config', () => {
   it('names absent keys in plainObject, exactObject and plain v.object schemas, and stores nothing', async () => {
     await putConfig({ sources: [WEB] })
     const before = await storedConfig()
-    const response = await send('PUT', '/admin/config', {
-      sources: [
-        {
-          // plainObject: no writeKey.
-          name: 'other',
-          destinations: {
-            // A destination's own v.object: no websiteId.
-            Crisp: {
-              apiKey: 'crisp-identifier:crisp-key',
-              // exactObject: a filter without its action.
-              filters: [{ name: 'no-action', types: ['track'] }],
-            },
-          },
-        },
-      ],
-    })
+    // A source (plainObject) whose Crisp settings (the destination's own v.object) lack
+    // websiteId, with a filter (exactObject) that lacks its action.
+    const crisp = { apiKey: 'crisp-identifier:crisp-key', filters: [{ name: 'no-action', types: ['track'] }] }
+    const withSource = (source: Record<string, unknown>) =>
+      send('PUT', '/admin/config', {
+        sources: [{ name: 'other', destinations: { Crisp: crisp }, ...source }],
+      })
+
+    const response = await withSource({})
     expect(response.status).toBe(400)
     const body = (await response.json()) as ErrorBody
     expect(body.error).toBe('invalid_config')
@@ -82,20 +75,7 @@ describe('PUT /admin/config', () => {
     expect(await storedConfig()).toEqual(before)
 
     // With a write key, the destination's own absent keys are reached.
-    const nested = await send('PUT', '/admin/config', {
-      sources: [
-        {
-          name: 'other',
-          writeKey: 'wk_other_123456',
-          destinations: {
-            Crisp: {
-              apiKey: 'crisp-identifier:crisp-key',
-              filters: [{ name: 'no-action', types: ['track'] }],
-            },
-          },
-        },
-      ],
-    })
+    const nested = await withSource({ writeKey: 'wk_other_123456' })
     expect(nested.status).toBe(400)
     expect(((await nested.json()) as ErrorBody).issues).toEqual([
       { path: 'sources.0.destinations.Crisp.filters.0.action', message: 'action is required' },
