@@ -17,6 +17,10 @@ export interface LogFields {
   outcome?: string
   /** Per destination: one delivery line covers every destination of an event. */
   outcomes?: Record<string, DestinationOutcomeLog>
+  /** A batch's outcomes counted: source → destination → status → pairs. */
+  tally?: Record<string, Record<string, Record<string, number>>>
+  /** Lines left out over a per-invocation cap (the ledger has every outcome). */
+  unlogged?: number
 }
 
 /** What happened to an event at one destination. */

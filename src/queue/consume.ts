@@ -329,7 +329,7 @@ async function recordOutcomes(
     .flatMap((message) => message.events)
     .filter((item) => item.leased || Object.keys(item.states).length > 0)
   if (written.length === 0) return
-  for (const item of written) if (Object.keys(item.states).length > 0) logOutcomes(item)
+  logOutcomes(written)
   const records: RecordEvent[] = written.map((item) => ({
     source: item.claim.source,
     messageId: item.claim.messageId,
@@ -403,16 +403,52 @@ async function deferMessage(env: Bindings, message: MessageWork, waitMs: number)
   }
 }
 
-/** One log line per event: every destination's new state, ids and outcomes only. */
-function logOutcomes(item: EventWork): void {
-  const outcomes: Record<string, DestinationOutcomeLog> = {}
-  for (const [destination, state] of Object.entries(item.states)) {
-    outcomes[destination] = {
-      status: state.status,
-      ...(state.reason && { reason: state.reason }),
-      ...(state.partnerStatus && { partnerStatus: state.partnerStatus }),
-      attempt: state.attempts,
+/**
+ * Workers Logs keeps 256 KB of lines per invocation, and a full batch holds up to
+ * 2,000 events: a line for each would be cut off, and would bill a log event for
+ * each. Lines go to the events that need attention (a pair failed or retrying),
+ * at most this many per batch; the batch's summary line counts the rest.
+ */
+const MAX_EVENT_LINES = 100
+
+/**
+ * One `deliveries` line per batch counting the new states per source,
+ * destination and status, and one `delivery` line per event with a failed or
+ * retrying pair (every destination's new state). Ids and outcomes only.
+ */
+function logOutcomes(items: readonly EventWork[]): void {
+  const tally: Record<string, Record<string, Record<string, number>>> = {}
+  let events = 0
+  let attention = 0
+  for (const item of items) {
+    const states = Object.entries(item.states)
+    if (states.length === 0) continue
+    events += 1
+    const bySource = tally[item.claim.source] ?? {}
+    tally[item.claim.source] = bySource
+    for (const [destination, state] of states) {
+      const counts = bySource[destination] ?? {}
+      counts[state.status] = (counts[state.status] ?? 0) + 1
+      bySource[destination] = counts
     }
+    if (!states.some(([, state]) => state.status === 'failed' || state.status === 'retrying')) continue
+    attention += 1
+    if (attention > MAX_EVENT_LINES) continue
+    const outcomes: Record<string, DestinationOutcomeLog> = {}
+    for (const [destination, state] of states)
+      outcomes[destination] = {
+        status: state.status,
+        ...(state.reason && { reason: state.reason }),
+        ...(state.partnerStatus && { partnerStatus: state.partnerStatus }),
+        attempt: state.attempts,
+      }
+    logWarn({ msg: 'delivery', source: item.claim.source, messageId: item.claim.messageId, outcomes })
   }
-  logInfo({ msg: 'delivery', source: item.claim.source, messageId: item.claim.messageId, outcomes })
+  if (events === 0) return
+  logInfo({
+    msg: 'deliveries',
+    count: events,
+    tally,
+    ...(attention > MAX_EVENT_LINES && { unlogged: attention - MAX_EVENT_LINES }),
+  })
 }
