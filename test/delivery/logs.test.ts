@@ -1,4 +1,5 @@
 import { afterEach, expect, it, vi } from 'vitest'
+import type { SegmentEvent } from '../../src/segment/schema'
 import { consume } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { messageId } from '../helpers/events'
@@ -18,47 +19,42 @@ interface LogLine {
   tally?: Record<string, Record<string, Record<string, number>>>
 }
 
-/** Every line the Worker writes during `run`, parsed. */
-async function captureLines(run: () => Promise<unknown>): Promise<{ lines: LogLine[]; text: string }> {
+/** Consumes one message of `events` (stamped now) and returns every line the Worker wrote, parsed. */
+async function consumeLogged(
+  source: string,
+  events: Record<string, unknown>[],
+): Promise<{ lines: LogLine[]; text: string }> {
   const raw: string[] = []
   for (const level of ['log', 'warn', 'error'] as const)
     vi.spyOn(console, level).mockImplementation((line: unknown) => void raw.push(String(line)))
-  await run()
+  const now = new Date().toISOString()
+  await consume({
+    source,
+    ingestId: crypto.randomUUID(),
+    events: events.map((event) => ({ receivedAt: now, timestamp: now, ...event })) as SegmentEvent[],
+  })
   vi.restoreAllMocks()
   return { lines: raw.map((line) => JSON.parse(line) as LogLine), text: raw.join('\n') }
-}
-
-const stamp = () => {
-  const now = new Date().toISOString()
-  return { receivedAt: now, timestamp: now }
 }
 
 it('a batch that went well writes one summary line counting its outcomes, and no personal data', async () => {
   const tenant = new SandboxTenant()
   const source = await configureSource(sandboxDestinations(tenant))
-  const { lines, text } = await captureLines(() =>
-    consume({
-      source: source.name,
-      ingestId: crypto.randomUUID(),
-      events: [
-        {
-          ...stamp(),
-          type: 'identify',
-          messageId: messageId('log'),
-          userId: 'log-user',
-          traits: { email: 'secret.person@example.com', plan: 'platinum-secret' },
-        },
-        {
-          ...stamp(),
-          type: 'track',
-          messageId: messageId('log'),
-          userId: 'log-user',
-          event: 'Product Viewed',
-          properties: { product_id: 'sku-secret', note: 'private-note' },
-        },
-      ],
-    }),
-  )
+  const { lines, text } = await consumeLogged(source.name, [
+    {
+      type: 'identify',
+      messageId: messageId('log'),
+      userId: 'log-user',
+      traits: { email: 'secret.person@example.com', plan: 'platinum-secret' },
+    },
+    {
+      type: 'track',
+      messageId: messageId('log'),
+      userId: 'log-user',
+      event: 'Product Viewed',
+      properties: { product_id: 'sku-secret', note: 'private-note' },
+    },
+  ])
 
   expect(lines.filter((line) => line.msg === 'delivery')).toEqual([])
   const summaries = lines.filter((line) => line.msg === 'deliveries')
@@ -83,22 +79,15 @@ it('an event with a failed or retrying pair gets its own line with every destina
   await tenant.fault('calixa', { status: 503 })
   const identifyId = messageId('log')
   const trackId = messageId('log')
-  const { lines } = await captureLines(() =>
-    consume({
-      source: source.name,
-      ingestId: crypto.randomUUID(),
-      events: [
-        {
-          ...stamp(),
-          type: 'identify',
-          messageId: identifyId,
-          userId: 'log-fail',
-          traits: { email: 'log-fail@example.com' },
-        },
-        { ...stamp(), type: 'track', messageId: trackId, userId: 'log-fail', event: 'Product Viewed' },
-      ],
-    }),
-  )
+  const { lines } = await consumeLogged(source.name, [
+    {
+      type: 'identify',
+      messageId: identifyId,
+      userId: 'log-fail',
+      traits: { email: 'log-fail@example.com' },
+    },
+    { type: 'track', messageId: trackId, userId: 'log-fail', event: 'Product Viewed' },
+  ])
 
   const perEvent = lines.filter((line) => line.msg === 'delivery')
   expect(perEvent.map((line) => line.messageId).sort()).toEqual([identifyId, trackId].sort())
@@ -120,15 +109,12 @@ it('a batch full of failures logs at most 100 event lines and counts the rest, s
   const source = await configureSource({ CrowdPower })
   await tenant.fault('crowdpower', { status: 400, body: { success: false, code: 400 } })
   const events = Array.from({ length: 104 }, () => ({
-    ...stamp(),
     type: 'track' as const,
     messageId: messageId('log-many'),
     userId: 'log-many',
     event: 'Product Viewed',
   }))
-  const { lines, text } = await captureLines(() =>
-    consume({ source: source.name, ingestId: crypto.randomUUID(), events }),
-  )
+  const { lines, text } = await consumeLogged(source.name, events)
 
   expect(lines.filter((line) => line.msg === 'delivery')).toHaveLength(100)
   const summary = lines.find((line) => line.msg === 'deliveries')
