@@ -83,8 +83,9 @@ async function sendPartnerRequest(
 async function sendThroughCircuit(
   key: string,
   send: () => Promise<PartnerResponse>,
+  clock: Clock,
 ): Promise<PartnerResponse> {
-  const waitMs = partnerCircuits.openFor(key, Date.now())
+  const waitMs = partnerCircuits.openFor(key, clock.now())
   if (waitMs > 0) {
     return {
       status: 0,
@@ -93,7 +94,7 @@ async function sendThroughCircuit(
     }
   }
   const response = await send()
-  partnerCircuits.record(key, response.status === 0 || response.status >= 500, Date.now())
+  partnerCircuits.record(key, response.status === 0 || response.status >= 500, clock.now())
   return response
 }
 
@@ -165,10 +166,14 @@ export function createDeliveryContext<S>(
     send: async (request) => {
       let sent = false
       const response = budget.take()
-        ? await sendThroughCircuit(`${definition.name} ${apiBase}`, () => {
-            sent = true
-            return semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs))
-          })
+        ? await sendThroughCircuit(
+            `${definition.name} ${apiBase}`,
+            () => {
+              sent = true
+              return semaphore.run(() => sendPartnerRequest(apiBase, request, timeoutMs))
+            },
+            clock,
+          )
         : budgetSpentResponse()
       observe?.({ source, destination: definition.name, request, response, sent })
       return response

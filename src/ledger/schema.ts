@@ -71,6 +71,9 @@ export const SHARD_MIGRATIONS: readonly string[] = [
     e.updated_at AS event_updated_at
   FROM events AS e, json_each(e.destinations) AS d;
   `,
+  // Unsettled events by age, for retention's orphan sweep (src/ledger/shard.ts `failOrphans`):
+  // it costs a row write only when an event starts or stops retrying.
+  'CREATE INDEX events_unsettled ON events (updated_at) WHERE unsettled = 1;',
 ]
 
 /** Width of one rollup bucket: stats and chart windows are counted in whole buckets. */

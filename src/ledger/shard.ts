@@ -1,11 +1,13 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
+import { type Clock, systemClock } from '../lib/clock'
 import { deflateText, inflateText } from '../lib/deflate'
 import { positiveNumberFromEnv } from '../lib/env-number'
+import { logWarn } from '../lib/log'
 import { applyMigrations } from '../lib/sqlite-migrations'
 import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
 import {
-  deadLetteredState,
+  abandonedState,
   decidePair,
   droppedState,
   isTerminal,
@@ -160,6 +162,8 @@ export class LedgerShard extends DurableObject<Bindings> {
   private readonly sql: SqlStorage
   private readonly leases = new Map<string, Lease>()
   private alarmChecked = false
+  /** Retention's time (its alarm has no request to bring one); calls from the consumer and admin pass theirs. */
+  private readonly clock: Clock = systemClock
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -264,7 +268,7 @@ export class LedgerShard extends DurableObject<Bindings> {
    */
   async record(request: RecordRequest): Promise<void> {
     await this.scheduleRetention()
-    const bodies = await compressBodies(request.events)
+    const bodies = await this.compressNewBodies(request.events)
     this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
       for (const [index, event] of request.events.entries()) {
@@ -303,7 +307,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   /** A message the queue gave up on: every routed pair not yet settled fails as `dead_lettered`. */
   async deadLetter(now: number, events: DeadLetterEvent[]): Promise<number> {
     await this.scheduleRetention()
-    const bodies = await compressBodies(events)
+    const bodies = await this.compressNewBodies(events)
     let failed = 0
     this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
@@ -321,7 +325,7 @@ export class LedgerShard extends DurableObject<Bindings> {
             continue
           changed[route.destination] = route.drop
             ? droppedState(event.owner, previous, now, route.drop)
-            : deadLetteredState(event.owner, previous, now)
+            : abandonedState(event.owner, previous, now, 'dead_lettered')
           if (!route.drop) failed += 1
         }
         const body = bodies[index] ?? null
@@ -551,13 +555,18 @@ export class LedgerShard extends DurableObject<Bindings> {
 
   /**
    * Deletes settled events whose last change is past retention and event bodies
-   * past theirs, at most `batch` of each; reports whether more remain.
+   * past theirs, and fails pairs retrying unchanged since before the retention
+   * cutoff, at most `batch` of each; reports whether more remain.
    */
-  purge(now: number, batch = PURGE_BATCH): { events: number; bodies: number; more: boolean } {
+  purge(
+    now: number,
+    batch = PURGE_BATCH,
+  ): { events: number; bodies: number; orphaned: number; more: boolean } {
     const eventCutoff = now - positiveNumberFromEnv(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
     const bodyCutoff = now - positiveNumberFromEnv(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
     return this.ctx.storage.transactionSync(() => {
       const rollups = new RollupChanges()
+      const orphaned = this.failOrphans(eventCutoff, now, batch, rollups)
       const expired = this.sql
         .exec<EventRow>(
           `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at, 0 AS has_body,
@@ -592,14 +601,45 @@ export class LedgerShard extends DurableObject<Bindings> {
       return {
         events: expired.length,
         bodies: bodies.length,
-        more: expired.length === batch || bodies.length === batch,
+        orphaned,
+        more: expired.length === batch || bodies.length === batch || orphaned === batch,
       }
     })
   }
 
+  /**
+   * Events with a pair retrying and no change since `cutoff` (a retention period
+   * ago): no message is coming for them any more (a queue message and its dead
+   * letter live at most 14 days each; a replay may have died between taking a pair
+   * and queueing it). Their retrying pairs fail as `orphaned`: the dashboard shows
+   * what became of them, and retention purges them in turn instead of never.
+   */
+  private failOrphans(cutoff: number, now: number, batch: number, rollups: RollupChanges): number {
+    const orphans = this.sql
+      .exec<EventRow>(
+        `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
+           body IS NOT NULL AS has_body, duplicates FROM events
+         WHERE unsettled = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+        cutoff,
+        batch,
+      )
+      .toArray()
+    for (const row of orphans) {
+      const key = { source: row.source, messageId: row.message_id }
+      const pairs = this.pairsOf(row)
+      const changed: Pairs = {}
+      for (const [destination, state] of Object.entries(pairs))
+        if (state.status === 'retrying')
+          changed[destination] = abandonedState(state.owner, state, now, 'orphaned')
+      this.writePairs(key, null, row.ingest_id, row, pairs, changed, null, now, rollups)
+    }
+    if (orphans.length > 0) logWarn({ msg: 'ledger pairs orphaned', count: orphans.length })
+    return orphans.length
+  }
+
   /** Retention runs on the shard's own alarm: soon again while a purge has more to do, else hourly. */
   override async alarm(): Promise<void> {
-    const now = Date.now()
+    const now = this.clock.now()
     const { more } = this.purge(now)
     await this.ctx.storage.setAlarm(now + (more ? 1_000 : PURGE_INTERVAL_MS))
   }
@@ -607,8 +647,22 @@ export class LedgerShard extends DurableObject<Bindings> {
   private async scheduleRetention(): Promise<void> {
     if (this.alarmChecked) return
     if ((await this.ctx.storage.getAlarm()) === null)
-      await this.ctx.storage.setAlarm(Date.now() + PURGE_INTERVAL_MS)
+      await this.ctx.storage.setAlarm(this.clock.now() + PURGE_INTERVAL_MS)
     this.alarmChecked = true
+  }
+
+  /**
+   * The bodies to keep, deflated before a write's transaction (a transaction cannot
+   * wait); none for an event whose row keeps one already, e.g. a retry's outcome.
+   */
+  private compressNewBodies(
+    events: readonly (EventKey & { body: string | null })[],
+  ): Promise<(ArrayBuffer | null)[]> {
+    return Promise.all(
+      events.map((event) =>
+        event.body === null || this.readEvent(event)?.has_body ? null : deflateText(event.body),
+      ),
+    )
   }
 
   private liveLease(key: string, now: number): Lease | undefined {
@@ -787,9 +841,4 @@ function samePair(a: PairState, b: PairState): boolean {
   return (
     a.updatedAt === b.updatedAt && a.status === b.status && a.attempts === b.attempts && a.owner === b.owner
   )
-}
-
-/** The bodies to keep, deflated before a write's transaction (a transaction cannot wait). */
-function compressBodies(events: readonly { body: string | null }[]): Promise<(ArrayBuffer | null)[]> {
-  return Promise.all(events.map((event) => (event.body === null ? null : deflateText(event.body))))
 }

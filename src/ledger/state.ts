@@ -7,6 +7,7 @@
  *   (none) ── routing drop ──► dropped
  *   failed | dropped ── replay ──► retrying (owned by the replay)
  *   (none) | retrying ── dead letter ──► failed (dead_lettered)
+ *   retrying ── no change for a whole retention period ──► failed (orphaned)
  *   (none) | retrying ── destination paused ──► paused ── resume ──► retrying (owned by the resume)
  *
  * Nothing here reads a clock or storage: callers pass `now`.
@@ -187,11 +188,20 @@ export function replayedState(previous: PairState, replayId: string, now: number
   }
 }
 
-/** A message the queue gave up on: whatever was not settled fails, and can be replayed. */
-export function deadLetteredState(owner: string, previous: PairState | undefined, now: number): PairState {
+/**
+ * A pair no attempt will come for: its message was dead-lettered (`dead_lettered`),
+ * or it has been retrying a whole retention period unchanged (`orphaned`: any message
+ * for it is long gone). Whatever was not settled fails, and can be replayed.
+ */
+export function abandonedState(
+  owner: string,
+  previous: PairState | undefined,
+  now: number,
+  reason: 'dead_lettered' | 'orphaned',
+): PairState {
   return nextState(owner, previous, now, {
     status: 'failed',
-    reason: 'dead_lettered',
+    reason,
     lastError: previous?.lastError ?? null,
     partnerStatus: previous?.partnerStatus ?? null,
     summary: previous?.summary ?? null,

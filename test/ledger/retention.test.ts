@@ -16,15 +16,16 @@ const DAY = 24 * 60 * 60 * 1000
 async function purgeAll(
   now: number,
   batch: number,
-): Promise<{ calls: number; events: number; bodies: number }> {
+): Promise<{ calls: number; events: number; bodies: number; orphaned: number }> {
   const shards = new LedgerShards(env)
-  const total = { calls: 0, events: 0, bodies: 0 }
+  const total = { calls: 0, events: 0, bodies: 0, orphaned: 0 }
   for (const index of shards.all()) {
     for (;;) {
       const result = await shards.stub(index).purge(now, batch)
       total.calls += 1
       total.events += result.events
       total.bodies += result.bodies
+      total.orphaned += result.orphaned
       if (!result.more) break
     }
   }
@@ -50,7 +51,7 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   await consumeAt(1, recent)
   await tenant.fault('crowdpower', { status: 400, count: 1 })
   await consumeAt(10, [failedTenDaysAgo])
-  // Retrying since 40 days ago (its message lost somehow): never purged while unsettled.
+  // Retrying unchanged since 40 days ago: no message is coming for it any more.
   await tenant.fault('crowdpower', { status: 429, retryAfter: '60', count: 1 })
   await consumeAt(40, [stillRetrying])
   // Parked 10 days ago while CrowdPower was paused: its body outlives the 7 days (its resume sends it).
@@ -65,12 +66,16 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
   const result = await purgeAll(now, 2)
   expect(result.events).toBe(old.length)
   expect(result.bodies).toBe(1)
+  expect(result.orphaned).toBe(1)
   // Five old events over four shards, two at a time: some shard needed a second call.
   expect(result.calls).toBeGreaterThan(4)
 
   expect(await readDeliveries(old)).toEqual([])
   expect((await readDeliveries(recent)).map((row) => row.status)).toEqual(recent.map(() => 'delivered'))
-  expect((await readDeliveries([stillRetrying]))[0]?.status).toBe('retrying')
+  // Failed as orphaned now, not purged: it is kept a retention period from this change.
+  expect(await readDeliveries([stillRetrying])).toMatchObject([
+    { status: 'failed', reason: 'orphaned', attempts: 1, partner_status: 429, updated_at: now },
+  ])
   expect((await readDeliveries([parkedTenDaysAgo]))[0]?.status).toBe('paused')
   const kept = await new Ledger(env).countReplayable({
     filter: { messageId: parkedTenDaysAgo },
@@ -90,11 +95,45 @@ it('purges exactly what is past retention, in batches, and keeps counts equal to
 
   // Rollups lost exactly the purged pairs: counts over all time equal the rows left.
   const stats = await new Ledger(env).stats({ since: 0, until: now + DAY, source: source.name })
-  const counted = Object.fromEntries(stats.map((row) => [row.status, row.count]))
-  expect(counted).toEqual({ delivered: recent.length, failed: 1, retrying: 1, paused: 1 })
+  const counted: Record<string, number> = {}
+  for (const row of stats) counted[row.status] = (counted[row.status] ?? 0) + row.count
+  expect(counted).toEqual({ delivered: recent.length, failed: 2, paused: 1 })
 
   // A second purge finds nothing more to do.
-  expect(await purgeAll(now, 2)).toMatchObject({ events: 0, bodies: 0 })
+  expect(await purgeAll(now, 2)).toMatchObject({ events: 0, bodies: 0, orphaned: 0 })
+})
+
+it('fails a pair a replay took but never queued once a retention period has passed, then purges it', async () => {
+  const tenant = new SandboxTenant()
+  const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+  const now = Date.now()
+  const id = messageId('taken')
+  await tenant.fault('crowdpower', { status: 400, count: 1 })
+  await consume(
+    { source: source.name, ingestId: crypto.randomUUID(), events: [identifyEvent(id)] },
+    { clock: new ManualClock(now - 40 * DAY) },
+  )
+  // A replay takes the failed pair 35 days ago and dies before queueing it.
+  const pair = { source: source.name, messageId: id, destination: 'CrowdPower' }
+  const taken = await new Ledger(env).takeForReplay({ pairs: [pair] }, 1, 'replay-died', now - 35 * DAY)
+  expect(taken.taken).toHaveLength(1)
+  expect((await readDeliveries([id]))[0]?.status).toBe('retrying')
+
+  // Twenty-nine days after the take a message for it could still exist: it is left alone.
+  expect(await purgeAll(now - 6 * DAY, 10)).toMatchObject({ orphaned: 0, events: 0 })
+  expect((await readDeliveries([id]))[0]?.status).toBe('retrying')
+
+  expect(await purgeAll(now, 10)).toMatchObject({ orphaned: 1, events: 0 })
+  expect(await readDeliveries([id])).toMatchObject([
+    { status: 'failed', reason: 'orphaned', replays: 1, ingest_id: 'replay-died', updated_at: now },
+  ])
+  const counted = await new Ledger(env).stats({ since: 0, until: now + DAY, source: source.name })
+  expect(counted).toEqual([{ destination: 'CrowdPower', status: 'failed', reason: 'orphaned', count: 1 }])
+
+  // Settled now, it goes with the rest a retention period later.
+  // (Storage is shared by this file's tests: other events go too.)
+  expect(await purgeAll(now + 31 * DAY, 10)).toMatchObject({ orphaned: 0 })
+  expect(await readDeliveries([id])).toEqual([])
 })
 
 it('schedules each shard its own purge alarm on first write, and the alarm runs the purge', async () => {
