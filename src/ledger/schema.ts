@@ -74,6 +74,16 @@ export const SHARD_MIGRATIONS: readonly string[] = [
   // Unsettled events by age, for retention's orphan sweep (src/ledger/shard.ts `failOrphans`):
   // it costs a row write only when an event starts or stops retrying.
   'CREATE INDEX events_unsettled ON events (updated_at) WHERE unsettled = 1;',
+  // One row per bucket, its counts as JSONB keyed by '["source","destination","status","reason"]':
+  // a write then costs a row per bucket it touches, not one per combination.
+  `
+  CREATE TABLE rollup_buckets (bucket INTEGER PRIMARY KEY, counts TEXT NOT NULL);
+  INSERT INTO rollup_buckets (bucket, counts)
+    SELECT bucket, jsonb_group_object(json_array(source, destination, status, reason), count)
+    FROM rollups WHERE count != 0 GROUP BY bucket;
+  DROP TABLE rollups;
+  ALTER TABLE rollup_buckets RENAME TO rollups;
+  `,
 ]
 
 /** Width of one rollup bucket: stats and chart windows are counted in whole buckets. */

@@ -70,12 +70,18 @@ function leaseKey(key: EventKey): string {
   return `${key.source}\u0000${key.messageId}`
 }
 
+/** A rollup count's key: `[source, destination, status, reason]` as JSON text (`reason` '' when none). */
+type RollupKey = string
+
 /**
  * Changes of rollup counts within one transaction, written together at its end:
  * a pair leaving a (bucket, status, reason) counts -1 there, +1 where it lands.
+ * Each bucket's counts are one row, so a write costs one row per bucket it
+ * touches, not one per destination × status × reason: at a few events per
+ * call (a low steady rate) that is most of the ledger's rows written.
  */
 class RollupChanges {
-  readonly #deltas = new Map<string, { key: (string | number)[]; delta: number }>()
+  readonly #deltas = new Map<number, Map<RollupKey, number>>()
 
   move(source: string, destination: string, from: PairState | undefined, to: PairState | undefined): void {
     if (from) this.add(source, destination, from, -1)
@@ -83,34 +89,42 @@ class RollupChanges {
   }
 
   private add(source: string, destination: string, state: PairState, delta: number): void {
-    const key = [
-      Math.floor(state.updatedAt / ROLLUP_BUCKET_MS),
-      source,
-      destination,
-      state.status,
-      state.reason ?? '',
-    ]
-    const id = key.join('\u0000')
-    const entry = this.#deltas.get(id) ?? { key, delta: 0 }
-    entry.delta += delta
-    this.#deltas.set(id, entry)
+    const bucket = Math.floor(state.updatedAt / ROLLUP_BUCKET_MS)
+    const key = JSON.stringify([source, destination, state.status, state.reason ?? ''])
+    const deltas = this.#deltas.get(bucket) ?? new Map<RollupKey, number>()
+    deltas.set(key, (deltas.get(key) ?? 0) + delta)
+    this.#deltas.set(bucket, deltas)
   }
 
   write(sql: SqlStorage): void {
-    for (const { key, delta } of this.#deltas.values()) {
-      if (delta === 0) continue
-      sql.exec(
-        `INSERT INTO rollups (bucket, source, destination, status, reason, count) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET count = count + excluded.count`,
-        ...key,
-        delta,
-      )
-      sql.exec(
-        'DELETE FROM rollups WHERE bucket = ? AND source = ? AND destination = ? AND status = ? AND reason = ? AND count = 0',
-        ...key,
-      )
+    for (const [bucket, deltas] of this.#deltas) {
+      if ([...deltas.values()].every((delta) => delta === 0)) continue
+      const stored = sql
+        .exec<{ counts: string }>('SELECT json(counts) AS counts FROM rollups WHERE bucket = ?', bucket)
+        .toArray()[0]
+      const counts = stored ? (JSON.parse(stored.counts) as Record<RollupKey, number>) : {}
+      for (const [key, delta] of deltas) {
+        const count = (counts[key] ?? 0) + delta
+        if (count === 0) delete counts[key]
+        else counts[key] = count
+      }
+      if (Object.keys(counts).length === 0) sql.exec('DELETE FROM rollups WHERE bucket = ?', bucket)
+      else
+        sql.exec(
+          'INSERT INTO rollups (bucket, counts) VALUES (?, jsonb(?)) ON CONFLICT DO UPDATE SET counts = excluded.counts',
+          bucket,
+          JSON.stringify(counts),
+        )
     }
   }
+}
+
+/** Rollup counts of buckets [first, end) (of one source), one row per bucket × key; binds first, end[, source]. */
+function rollupCounts(source: string | undefined): string {
+  return `SELECT r.bucket, c.key ->> '$[1]' AS destination, c.key ->> '$[2]' AS status,
+      c.key ->> '$[3]' AS reason, c.value AS count
+    FROM rollups AS r, json_each(r.counts) AS c
+    WHERE r.bucket >= ? AND r.bucket < ? ${source === undefined ? '' : "AND c.key ->> '$[0]' = ?"}`
 }
 
 /**
@@ -386,8 +400,8 @@ export class LedgerShard extends DurableObject<Bindings> {
     const [first, end] = bucketRange(since, until)
     return this.sql
       .exec<StatsRow & Record<string, SqlStorageValue>>(
-        `SELECT destination, status, NULLIF(reason, '') AS reason, SUM(count) AS count FROM rollups
-         WHERE bucket >= ? AND bucket < ? ${source === undefined ? '' : 'AND source = ?'}
+        `SELECT destination, status, NULLIF(reason, '') AS reason, SUM(count) AS count
+         FROM (${rollupCounts(source)})
          GROUP BY destination, status, reason HAVING SUM(count) != 0`,
         first,
         end,
@@ -402,8 +416,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     return this.sql
       .exec<TimelineRow & Record<string, SqlStorageValue>>(
         `SELECT destination, status, CAST((bucket * ? - ?) / ? AS INTEGER) AS bucket, SUM(count) AS count
-         FROM rollups AS r
-         WHERE r.bucket >= ? AND r.bucket < ? ${source === undefined ? '' : 'AND source = ?'}
+         FROM (${rollupCounts(source)})
          GROUP BY destination, status, 3 HAVING SUM(count) != 0`,
         ROLLUP_BUCKET_MS,
         first * ROLLUP_BUCKET_MS,

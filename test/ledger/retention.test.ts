@@ -2,6 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { Ledger } from '../../src/ledger/ledger'
+import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from '../../src/ledger/schema'
+import type { LedgerShard } from '../../src/ledger/shard'
 import { LedgerShards } from '../../src/ledger/shards'
 import { ManualClock } from '../../src/lib/clock'
 import { consume, readDeliveries } from '../helpers/delivery'
@@ -159,4 +161,43 @@ it('schedules each shard its own purge alarm on first write, and the alarm runs 
   expect(
     await runInDurableObject(shards.stub(index), (_shard, state) => state.storage.getAlarm()),
   ).not.toBeNull()
+})
+
+it('moves rollup counts kept one row per combination into one row per bucket, counts unchanged', async () => {
+  const stub = new LedgerShards(env).stub(0)
+  const stats = await runInDurableObject(stub, (instance, state) => {
+    const shard = instance as LedgerShard
+    const sql = state.storage.sql
+    // The table as the first schema wrote it, with counts a shard could hold.
+    sql.exec('DROP TABLE rollups')
+    sql.exec(`CREATE TABLE rollups (bucket INTEGER NOT NULL, source TEXT NOT NULL, destination TEXT NOT NULL,
+      status TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+      PRIMARY KEY (bucket, source, destination, status, reason)) WITHOUT ROWID`)
+    const rows: [number, string, string, string, string, number][] = [
+      [10, 'web', 'Crisp', 'delivered', '', 3],
+      [10, 'web', 'Crisp', 'dropped', 'unknown_user', 2],
+      [10, 'app', 'Calixa', 'failed', 'partner said "no"', 1],
+      [11, 'web', 'Crisp', 'delivered', '', 4],
+      [12, 'web', 'Crisp', 'delivered', '', 0],
+    ]
+    for (const row of rows) sql.exec('INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?)', ...row)
+    sql.exec(SHARD_MIGRATIONS[2] ?? '')
+    const buckets = sql.exec('SELECT bucket FROM rollups ORDER BY bucket').toArray()
+    return {
+      buckets,
+      web: shard.stats(0, 13 * ROLLUP_BUCKET_MS, 'web'),
+      all: shard.stats(0, 13 * ROLLUP_BUCKET_MS),
+    }
+  })
+  expect(stats.buckets).toEqual([{ bucket: 10 }, { bucket: 11 }])
+  const sorted = (rows: { destination: string; status: string }[]) =>
+    [...rows].sort((a, b) => `${a.destination}${a.status}`.localeCompare(`${b.destination}${b.status}`))
+  expect(sorted(stats.web)).toEqual([
+    { destination: 'Crisp', status: 'delivered', reason: null, count: 7 },
+    { destination: 'Crisp', status: 'dropped', reason: 'unknown_user', count: 2 },
+  ])
+  expect(sorted(stats.all)).toEqual([
+    { destination: 'Calixa', status: 'failed', reason: 'partner said "no"', count: 1 },
+    ...sorted(stats.web),
+  ])
 })
