@@ -1,5 +1,5 @@
 import type { Bindings } from '../env'
-import { type Clock, systemClock } from '../lib/clock'
+import { systemClock } from '../lib/clock'
 import { secretBytesEqual } from '../lib/crypto'
 import { positiveNumberFromEnv } from '../lib/env-number'
 import { IsolateCache } from '../lib/isolate-cache'
@@ -25,8 +25,8 @@ function cacheMs(env: Bindings): number {
   return positiveNumberFromEnv(env.CONFIG_CACHE_SECONDS, 5, { allowZero: true }) * 1000
 }
 
-async function loadCached(env: Bindings, clock: Clock): Promise<CachedConfig> {
-  const now = clock.now()
+async function loadCached(env: Bindings): Promise<CachedConfig> {
+  const now = systemClock.now()
   const cached = cache.get(CONFIG_KEY)
   if (cached && now - cached.loadedAt < cacheMs(env)) return cached
   const raw = await env.CONFIG.get(CONFIG_KEY, 'json')
@@ -42,23 +42,18 @@ async function loadCached(env: Bindings, clock: Clock): Promise<CachedConfig> {
   return loaded
 }
 
-export async function loadConfig(env: Bindings, clock: Clock = systemClock): Promise<RouterConfig> {
-  return (await loadCached(env, clock)).config
+export async function loadConfig(env: Bindings): Promise<RouterConfig> {
+  return (await loadCached(env)).config
 }
 
 /** The document as stored (with secrets), for redaction and for keeping redacted secrets on PUT. */
-export async function loadRawConfig(env: Bindings, clock: Clock = systemClock): Promise<unknown> {
-  return (await loadCached(env, clock)).raw
+export async function loadRawConfig(env: Bindings): Promise<unknown> {
+  return (await loadCached(env)).raw
 }
 
-export async function saveConfig(
-  env: Bindings,
-  raw: unknown,
-  config: RouterConfig,
-  clock: Clock = systemClock,
-): Promise<void> {
+export async function saveConfig(env: Bindings, raw: unknown, config: RouterConfig): Promise<void> {
   await env.CONFIG.put(CONFIG_KEY, JSON.stringify(raw))
-  cache.set(CONFIG_KEY, { raw, config, loadedAt: clock.now() })
+  cache.set(CONFIG_KEY, { raw, config, loadedAt: systemClock.now() })
 }
 
 const encoder = new TextEncoder()

@@ -48,6 +48,10 @@ interface EventRow extends Record<string, SqlStorageValue> {
   duplicates: number
 }
 
+/** The columns of an {@link EventRow}. */
+const EVENT_COLUMNS = `source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
+  body IS NOT NULL AS has_body, duplicates`
+
 /** The pairs of a stored event, as states. */
 type Pairs = Record<string, PairState>
 
@@ -582,8 +586,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       const orphaned = this.failOrphans(eventCutoff, now, batch, rollups)
       const expired = this.sql
         .exec<EventRow>(
-          `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at, 0 AS has_body,
-             duplicates FROM events
+          `SELECT ${EVENT_COLUMNS} FROM events
            WHERE updated_at < ? AND unsettled = 0 ORDER BY updated_at LIMIT ?`,
           eventCutoff,
           batch,
@@ -630,8 +633,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   private failOrphans(cutoff: number, now: number, batch: number, rollups: RollupChanges): number {
     const orphans = this.sql
       .exec<EventRow>(
-        `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
-           body IS NOT NULL AS has_body, duplicates FROM events
+        `SELECT ${EVENT_COLUMNS} FROM events
          WHERE unsettled = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?`,
         cutoff,
         batch,
@@ -700,9 +702,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   private readEvent(key: EventKey): EventRow | undefined {
     return this.sql
       .exec<EventRow>(
-        `SELECT source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
-           body IS NOT NULL AS has_body, duplicates
-         FROM events WHERE source = ? AND message_id = ?`,
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE source = ? AND message_id = ?`,
         key.source,
         key.messageId,
       )
