@@ -6,7 +6,7 @@ const MAX_TEXT = 200
 
 /** A decoded cursor is input like any other: checked field by field, never trusted. */
 const CursorSchema = plainObject({
-  eventUpdatedAt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  recordedUs: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
   source: v.pipe(v.string(), v.maxLength(MAX_TEXT)),
   messageId: v.pipe(v.string(), v.maxLength(MAX_TEXT)),
   destination: v.pipe(v.string(), v.maxLength(MAX_TEXT)),

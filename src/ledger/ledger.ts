@@ -143,7 +143,7 @@ export class Ledger {
     const nextCursor =
       merged.length > limit && last
         ? encodeCursor({
-            eventUpdatedAt: last.event_updated_at,
+            recordedUs: last.recorded_us,
             source: last.source,
             messageId: last.message_id,
             destination: last.destination,
@@ -296,10 +296,10 @@ function sumCounts<R extends { count: number }>(
   return [...sums.values()]
 }
 
-/** The list's order: newest event first, then source, messageId and destination, all descending. */
+/** The list's order: latest change first, then source, messageId and destination, all descending. */
 function compareListOrder(a: LedgerRow, b: LedgerRow): number {
   return (
-    b.event_updated_at - a.event_updated_at ||
+    b.recorded_us - a.recorded_us ||
     compareText(b.source, a.source) ||
     compareText(b.message_id, a.message_id) ||
     compareText(b.destination, a.destination)

@@ -46,8 +46,46 @@ export const SHARD_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (bucket, source, destination, status, reason)
   ) WITHOUT ROWID;
 
-  -- One row per (event, destination), the shape every reader gets.
-  CREATE VIEW deliveries AS
+  ${deliveriesView()}
+  `,
+  // Unsettled events by age, for retention's orphan sweep (src/ledger/shard.ts `failOrphans`):
+  // it costs a row write only when an event starts or stops retrying.
+  'CREATE INDEX events_unsettled ON events (updated_at) WHERE unsettled = 1;',
+  // One row per bucket, its counts as JSONB keyed by '["source","destination","status","reason"]':
+  // a write then costs a row per bucket it touches, not one per combination.
+  `
+  CREATE TABLE rollup_buckets (bucket INTEGER PRIMARY KEY, counts TEXT NOT NULL);
+  INSERT INTO rollup_buckets (bucket, counts)
+    SELECT bucket, jsonb_group_object(json_array(source, destination, status, reason), count)
+    FROM rollups WHERE count != 0 GROUP BY bucket;
+  DROP TABLE rollups;
+  ALTER TABLE rollup_buckets RENAME TO rollups;
+  `,
+  // The deliveries list and retention walk `changes` (one row per write call, listing the events
+  // it changed) instead of a time index on `events`, which cost a second row written per event.
+  // Each event keeps the position of its latest change; a change row's other keys are stale.
+  // Existing events get one change row per distinct updated_at.
+  `
+  CREATE TABLE changes (recorded_us INTEGER PRIMARY KEY, keys TEXT NOT NULL);
+  ALTER TABLE events ADD COLUMN recorded_us INTEGER NOT NULL DEFAULT 0;
+  INSERT INTO changes (recorded_us, keys)
+    SELECT updated_at * 1000, jsonb_group_array(jsonb_array(source, message_id)) FROM events GROUP BY updated_at;
+  UPDATE events SET recorded_us = updated_at * 1000;
+  DROP INDEX events_by_time;
+  DROP VIEW deliveries;
+  ${deliveriesView(['e.recorded_us'])}
+  `,
+]
+
+/** Width of one rollup bucket: stats and chart windows are counted in whole buckets. */
+export const ROLLUP_BUCKET_MS = 5 * 60 * 1000
+
+/**
+ * One row per (event, destination), the shape every reader gets; `eventColumns` adds
+ * columns of the event (schema entry 4 added `recorded_us`).
+ */
+function deliveriesView(eventColumns: readonly string[] = []): string {
+  return `  CREATE VIEW deliveries AS
   SELECT
     e.source,
     e.message_id,
@@ -68,23 +106,7 @@ export const SHARD_MIGRATIONS: readonly string[] = [
     e.created_at,
     coalesce(d.value ->> 'w', d.value ->> 'u', e.updated_at) AS window_started_at,
     coalesce(d.value ->> 'u', e.updated_at) AS updated_at,
-    e.updated_at AS event_updated_at
+    e.updated_at AS event_updated_at${eventColumns.map((column) => `,\n    ${column}`).join('')}
   FROM events AS e, json_each(e.destinations) AS d;
-  `,
-  // Unsettled events by age, for retention's orphan sweep (src/ledger/shard.ts `failOrphans`):
-  // it costs a row write only when an event starts or stops retrying.
-  'CREATE INDEX events_unsettled ON events (updated_at) WHERE unsettled = 1;',
-  // One row per bucket, its counts as JSONB keyed by '["source","destination","status","reason"]':
-  // a write then costs a row per bucket it touches, not one per combination.
-  `
-  CREATE TABLE rollup_buckets (bucket INTEGER PRIMARY KEY, counts TEXT NOT NULL);
-  INSERT INTO rollup_buckets (bucket, counts)
-    SELECT bucket, jsonb_group_object(json_array(source, destination, status, reason), count)
-    FROM rollups WHERE count != 0 GROUP BY bucket;
-  DROP TABLE rollups;
-  ALTER TABLE rollup_buckets RENAME TO rollups;
-  `,
-]
-
-/** Width of one rollup bucket: stats and chart windows are counted in whole buckets. */
-export const ROLLUP_BUCKET_MS = 5 * 60 * 1000
+`
+}

@@ -44,13 +44,15 @@ interface EventRow extends Record<string, SqlStorageValue> {
   ingest_id: string
   destinations: string
   updated_at: number
+  recorded_us: number
   has_body: number
   duplicates: number
+  unsettled: number
 }
 
 /** The columns of an {@link EventRow}. */
 const EVENT_COLUMNS = `source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
-  body IS NOT NULL AS has_body, duplicates`
+  recorded_us, body IS NOT NULL AS has_body, duplicates, unsettled`
 
 /** The pairs of a stored event, as states. */
 type Pairs = Record<string, PairState>
@@ -78,14 +80,43 @@ function leaseKey(key: EventKey): string {
 type RollupKey = string
 
 /**
- * Changes of rollup counts within one transaction, written together at its end:
- * a pair leaving a (bucket, status, reason) counts -1 there, +1 where it lands.
- * Each bucket's counts are one row, so a write costs one row per bucket it
- * touches, not one per destination × status × reason: at a few events per
- * call (a low steady rate) that is most of the ledger's rows written.
+ * What one transaction writes besides event rows, together at its end: the
+ * rollup counts it moves and the `changes` row naming the events it changed.
+ *
+ * Rollups: a pair leaving a (bucket, status, reason) counts -1 there, +1 where it
+ * lands. Each bucket's counts are one row, so a write costs one row per bucket it
+ * touches, not one per destination × status × reason: at a few events per call
+ * (a low steady rate) that is most of the ledger's rows written.
+ *
+ * Changes: the deliveries list (newest first) and retention (oldest first) walk
+ * `changes`; a time index on `events` instead would cost a row written per event.
  */
-class RollupChanges {
+class ShardWrites {
   readonly #deltas = new Map<number, Map<RollupKey, number>>()
+  readonly #changed = new Map<string, [source: string, messageId: string]>()
+  #recordedUs: number | undefined
+
+  constructor(
+    private readonly sql: SqlStorage,
+    /** The transaction's time (epoch ms), never before a pair state it writes. */
+    private readonly now: number,
+  ) {}
+
+  /**
+   * Notes that `key`'s row changes and returns the transaction's position in
+   * `changes`, to store in the row: epoch µs, after every earlier change of this
+   * shard, so positions are unique and in order even when clocks repeat or step back.
+   */
+  change(key: EventKey): number {
+    this.#changed.set(leaseKey(key), [key.source, key.messageId])
+    if (this.#recordedUs === undefined) {
+      const last = this.sql
+        .exec<{ last: number | null }>('SELECT max(recorded_us) AS last FROM changes')
+        .one().last
+      this.#recordedUs = Math.max(this.now * 1000, (last ?? 0) + 1)
+    }
+    return this.#recordedUs
+  }
 
   move(source: string, destination: string, from: PairState | undefined, to: PairState | undefined): void {
     if (from) this.add(source, destination, from, -1)
@@ -100,7 +131,14 @@ class RollupChanges {
     this.#deltas.set(bucket, deltas)
   }
 
-  write(sql: SqlStorage): void {
+  write(): void {
+    const sql = this.sql
+    if (this.#recordedUs !== undefined)
+      sql.exec(
+        'INSERT INTO changes (recorded_us, keys) VALUES (?, jsonb(?))',
+        this.#recordedUs,
+        JSON.stringify([...this.#changed.values()]),
+      )
     for (const [bucket, deltas] of this.#deltas) {
       if ([...deltas.values()].every((delta) => delta === 0)) continue
       const stored = sql
@@ -155,9 +193,8 @@ function filterConditions(filter: DeliveryFilter, alias = ''): { sql: string[]; 
     params.push(filter.search, filter.search)
   }
   if (filter.since !== undefined) {
-    // A pair's change is never later than its event's: the event bound lets the time index prune.
-    sql.push(`${column('event_updated_at')} >= ? AND ${column('updated_at')} >= ?`)
-    params.push(filter.since, filter.since)
+    sql.push(`${column('updated_at')} >= ?`)
+    params.push(filter.since)
   }
   if (filter.until !== undefined) {
     sql.push(`${column('updated_at')} < ?`)
@@ -201,9 +238,9 @@ export class LedgerShard extends DurableObject<Bindings> {
     const taken = new Map<string, Lease>()
     const seen = new Set<string>()
     const claims = this.ctx.storage.transactionSync(() => {
-      const rollups = new RollupChanges()
-      const result = request.events.map((event) => this.claimEvent(event, request, taken, seen, rollups))
-      rollups.write(this.sql)
+      const writes = new ShardWrites(this.sql, request.now)
+      const result = request.events.map((event) => this.claimEvent(event, request, taken, seen, writes))
+      writes.write()
       return result
     })
     for (const [key, lease] of taken) this.leases.set(key, lease)
@@ -217,7 +254,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     taken: Map<string, Lease>,
     /** Events a client's copy already routed in this claim. */
     seen: Set<string>,
-    rollups: RollupChanges,
+    writes: ShardWrites,
   ): EventClaim {
     const { now } = request
     const key = leaseKey(event)
@@ -268,7 +305,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     }
     // With pairs to attempt, the drops ride along with their outcomes: one row write, not two.
     if (due.length === 0 && Object.keys(changed).length > 0)
-      this.writePairs(event, event.meta, event.owner, row, pairs, changed, null, now, rollups)
+      this.writePairs(event, event.meta, event.owner, row, pairs, changed, null, now, writes)
     if (due.length > 0 && !taken.has(key))
       taken.set(key, {
         claimId: request.claimId,
@@ -287,8 +324,12 @@ export class LedgerShard extends DurableObject<Bindings> {
   async record(request: RecordRequest): Promise<void> {
     await this.scheduleRetention()
     const bodies = await this.compressNewBodies(request.events)
+    // Outcomes carry the consumer's times: the change is placed no earlier than the latest.
+    let now = request.now
+    for (const event of request.events)
+      for (const state of Object.values(event.states)) now = Math.max(now, state.updatedAt)
     this.ctx.storage.transactionSync(() => {
-      const rollups = new RollupChanges()
+      const writes = new ShardWrites(this.sql, now)
       for (const [index, event] of request.events.entries()) {
         const row = this.readEvent(event)
         const pairs = row ? this.pairsOf(row) : {}
@@ -309,11 +350,11 @@ export class LedgerShard extends DurableObject<Bindings> {
             changed,
             bodies[index] ?? null,
             request.now,
-            rollups,
+            writes,
             lease,
           )
       }
-      rollups.write(this.sql)
+      writes.write()
     })
     for (const event of request.events) {
       const id = leaseKey(event)
@@ -328,7 +369,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     const bodies = await this.compressNewBodies(events)
     let failed = 0
     this.ctx.storage.transactionSync(() => {
-      const rollups = new RollupChanges()
+      const writes = new ShardWrites(this.sql, now)
       for (const [index, event] of events.entries()) {
         const row = this.readEvent(event)
         const pairs = row ? this.pairsOf(row) : {}
@@ -348,9 +389,9 @@ export class LedgerShard extends DurableObject<Bindings> {
         }
         const body = bodies[index] ?? null
         if (Object.keys(changed).length > 0)
-          this.writePairs(event, event.meta, event.owner, row, pairs, changed, body, now, rollups)
+          this.writePairs(event, event.meta, event.owner, row, pairs, changed, body, now, writes)
       }
-      rollups.write(this.sql)
+      writes.write()
     })
     for (const event of events) this.leases.delete(leaseKey(event))
     return failed
@@ -374,29 +415,61 @@ export class LedgerShard extends DurableObject<Bindings> {
     )
   }
 
-  /** Newest events first, then by (source, messageId, destination), after `cursor`; `limit` rows. */
+  /**
+   * Events by their latest change, newest first, then by (source, messageId,
+   * destination), after `cursor`; `limit` rows. Walks `changes` newest first, a
+   * span of change rows per query (SQLite sorts only the span), skipping the keys
+   * of events changed again since; one event asked by key is read by key.
+   */
   list(filter: DeliveryFilter, limit: number, cursor: ListCursor | null): LedgerRow[] {
-    const conditions = filterConditions(filter)
+    const conditions = filterConditions(filter, 'd')
     if (cursor) {
-      conditions.sql.push(
-        'event_updated_at <= ? AND (event_updated_at, source, message_id, destination) < (?, ?, ?, ?)',
-      )
-      conditions.params.push(
-        cursor.eventUpdatedAt,
-        cursor.eventUpdatedAt,
-        cursor.source,
-        cursor.messageId,
-        cursor.destination,
-      )
+      conditions.sql.push('(d.recorded_us, d.source, d.message_id, d.destination) < (?, ?, ?, ?)')
+      conditions.params.push(cursor.recordedUs, cursor.source, cursor.messageId, cursor.destination)
     }
-    return this.sql
-      .exec<LedgerRow & Record<string, SqlStorageValue>>(
-        `SELECT * FROM deliveries ${where(conditions.sql)}
-         ORDER BY event_updated_at DESC, source DESC, message_id DESC, destination DESC LIMIT ?`,
-        ...conditions.params,
-        limit,
+    const order = 'ORDER BY d.recorded_us DESC, d.source DESC, d.message_id DESC, d.destination DESC LIMIT ?'
+    const read = (from: string, params: SqlStorageValue[], count: number) =>
+      this.sql
+        .exec<LedgerRow & Record<string, SqlStorageValue>>(
+          `SELECT d.* FROM ${from} ${where(conditions.sql)} ${order}`,
+          ...params,
+          ...conditions.params,
+          count,
+        )
+        .toArray()
+    if (filter.source !== undefined && filter.messageId !== undefined)
+      return read('deliveries AS d', [], limit)
+
+    // A pair changes no later than its change row is placed (ShardWrites): `since` bounds the walk.
+    const floor = filter.since === undefined ? 0 : filter.since * 1000
+    conditions.sql.unshift(
+      'c.recorded_us BETWEEN ? AND ?',
+      'd.source = k.value ->> 0 AND d.message_id = k.value ->> 1 AND d.recorded_us = c.recorded_us',
+    )
+    const rows: LedgerRow[] = []
+    let high = cursor?.recordedUs ?? Number.MAX_SAFE_INTEGER
+    for (let span = 16; rows.length < limit && high >= floor; span = Math.min(span * 4, 1024)) {
+      const low =
+        this.sql
+          .exec<{ recorded_us: number }>(
+            'SELECT recorded_us FROM changes WHERE recorded_us BETWEEN ? AND ? ORDER BY recorded_us DESC LIMIT 1 OFFSET ?',
+            floor,
+            high,
+            span - 1,
+          )
+          .toArray()[0]?.recorded_us ?? floor
+      // CROSS JOIN keeps the span's change rows the outer loop: the planner would otherwise
+      // start from the events (e.g. every event of a source) and sort them all.
+      rows.push(
+        ...read(
+          'changes AS c CROSS JOIN json_each(c.keys) AS k CROSS JOIN deliveries AS d',
+          [low, high],
+          limit - rows.length,
+        ),
       )
-      .toArray()
+      high = low - 1
+    }
+    return rows
   }
 
   /** Counts per destination × status × reason for pairs last changed in [since, until), from rollups. */
@@ -450,7 +523,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   ): Promise<{ taken: ReplayTaken[]; skipped: ReplaySkip[] }> {
     const statuses = takeableStatuses(selection.statuses)
     const { kept, skipped } = this.ctx.storage.transactionSync(() => {
-      const rollups = new RollupChanges()
+      const writes = new ShardWrites(this.sql, now)
       const kept: (Omit<ReplayTaken, 'body'> & { stored: ArrayBuffer | string })[] = []
       const skipped: ReplaySkip[] = []
       for (const candidate of this.candidateRows(selection, limit)) {
@@ -473,20 +546,10 @@ export class LedgerShard extends DurableObject<Bindings> {
           continue
         }
         const state = replayedState(previous, replayId, now)
-        this.writePairs(
-          key,
-          null,
-          row.ingest_id,
-          row,
-          pairs,
-          { [key.destination]: state },
-          null,
-          now,
-          rollups,
-        )
+        this.writePairs(key, null, row.ingest_id, row, pairs, { [key.destination]: state }, null, now, writes)
         kept.push({ ...key, stored: body, previous })
       }
-      rollups.write(this.sql)
+      writes.write()
       return { kept, skipped }
     })
     const taken = await Promise.all(
@@ -542,7 +605,7 @@ export class LedgerShard extends DurableObject<Bindings> {
   /** Gives pairs back the state they had before a replay took them (the queue refused the replay). */
   releaseReplay(taken: ReplayTaken[], replayId: string, now: number): void {
     this.ctx.storage.transactionSync(() => {
-      const rollups = new RollupChanges()
+      const writes = new ShardWrites(this.sql, now)
       for (const item of taken) {
         const row = this.readEvent(item)
         if (!row) continue
@@ -558,10 +621,10 @@ export class LedgerShard extends DurableObject<Bindings> {
           { [item.destination]: item.previous },
           null,
           now,
-          rollups,
+          writes,
         )
       }
-      rollups.write(this.sql)
+      writes.write()
     })
   }
 
@@ -582,22 +645,11 @@ export class LedgerShard extends DurableObject<Bindings> {
     const eventCutoff = now - positiveNumberFromEnv(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
     const bodyCutoff = now - positiveNumberFromEnv(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
     return this.ctx.storage.transactionSync(() => {
-      const rollups = new RollupChanges()
-      const orphaned = this.failOrphans(eventCutoff, now, batch, rollups)
-      const expired = this.sql
-        .exec<EventRow>(
-          `SELECT ${EVENT_COLUMNS} FROM events
-           WHERE updated_at < ? AND unsettled = 0 ORDER BY updated_at LIMIT ?`,
-          eventCutoff,
-          batch,
-        )
-        .toArray()
-      for (const row of expired) {
-        for (const [destination, state] of Object.entries(this.pairsOf(row)))
-          rollups.move(row.source, destination, state, undefined)
-        this.sql.exec('DELETE FROM events WHERE source = ? AND message_id = ?', row.source, row.message_id)
-      }
-      rollups.write(this.sql)
+      const writes = new ShardWrites(this.sql, now)
+      // Orphans first: failing them moves them to a new change, out of the old ones purged next.
+      const orphaned = this.failOrphans(eventCutoff, now, batch, writes)
+      const expired = this.purgeChanges(eventCutoff, batch, writes)
+      writes.write()
       const bodies = this.sql
         .exec<{ source: string; message_id: string }>(
           // A parked pair's body is what its resume sends: kept while it is parked.
@@ -615,12 +667,47 @@ export class LedgerShard extends DurableObject<Bindings> {
           row.message_id,
         )
       return {
-        events: expired.length,
+        events: expired.events,
         bodies: bodies.length,
         orphaned,
-        more: expired.length === batch || bodies.length === batch || orphaned === batch,
+        more: expired.more || bodies.length === batch || orphaned === batch,
       }
     })
+  }
+
+  /**
+   * Walks `changes` oldest first, before `cutoff` (epoch ms), deleting each change
+   * row and the events whose latest change it is (its other keys changed again
+   * since), at most `batch` events. Stops at a row still naming an
+   * unsettled event: it is the orphan sweep's to fail first (and move to a new change).
+   */
+  private purgeChanges(
+    cutoff: number,
+    batch: number,
+    writes: ShardWrites,
+  ): { events: number; more: boolean } {
+    const changes = this.sql
+      .exec<{ recorded_us: number; keys: string }>(
+        'SELECT recorded_us, json(keys) AS keys FROM changes WHERE recorded_us < ? ORDER BY recorded_us LIMIT ?',
+        cutoff * 1000,
+        batch,
+      )
+      .toArray()
+    let events = 0
+    for (const change of changes) {
+      for (const [source, messageId] of JSON.parse(change.keys) as [string, string][]) {
+        const row = this.readEvent({ source, messageId })
+        if (row?.recorded_us !== change.recorded_us) continue
+        // The row stays until all of its events are gone; those deleted are stale keys then.
+        if (row.unsettled || events === batch) return { events, more: true }
+        for (const [destination, state] of Object.entries(this.pairsOf(row)))
+          writes.move(source, destination, state, undefined)
+        this.sql.exec('DELETE FROM events WHERE source = ? AND message_id = ?', source, messageId)
+        events += 1
+      }
+      this.sql.exec('DELETE FROM changes WHERE recorded_us = ?', change.recorded_us)
+    }
+    return { events, more: changes.length === batch }
   }
 
   /**
@@ -630,7 +717,7 @@ export class LedgerShard extends DurableObject<Bindings> {
    * and queueing it). Their retrying pairs fail as `orphaned`: the dashboard shows
    * what became of them, and retention purges them in turn instead of never.
    */
-  private failOrphans(cutoff: number, now: number, batch: number, rollups: RollupChanges): number {
+  private failOrphans(cutoff: number, now: number, batch: number, writes: ShardWrites): number {
     const orphans = this.sql
       .exec<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events
@@ -646,7 +733,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       for (const [destination, state] of Object.entries(pairs))
         if (state.status === 'retrying')
           changed[destination] = abandonedState(state.owner, state, now, 'orphaned')
-      this.writePairs(key, null, row.ingest_id, row, pairs, changed, null, now, rollups)
+      this.writePairs(key, null, row.ingest_id, row, pairs, changed, null, now, writes)
     }
     if (orphans.length > 0) logWarn({ msg: 'ledger pairs orphaned', count: orphans.length })
     return orphans.length
@@ -730,7 +817,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     changed: Pairs,
     body: ArrayBuffer | null,
     now: number,
-    rollups: RollupChanges,
+    writes: ShardWrites,
     lease?: Lease,
   ): void {
     const merged: Pairs = { ...pairs, ...changed }
@@ -743,17 +830,18 @@ export class LedgerShard extends DurableObject<Bindings> {
     for (const [destination, state] of Object.entries(merged))
       stored[destination] = storePair(state, { owner: eventOwner, updatedAt })
     for (const [destination, state] of Object.entries(changed))
-      rollups.move(key.source, destination, pairs[destination], state)
+      writes.move(key.source, destination, pairs[destination], state)
     const unsettled = Object.values(merged).some((state) => state.status === 'retrying') ? 1 : 0
     const keptBody = row?.has_body ? null : body
     if (row) {
       this.sql.exec(
         `UPDATE events SET destinations = jsonb(?), body = coalesce(body, ?), body_kept_at = coalesce(body_kept_at, ?),
-           updated_at = ?, unsettled = ? WHERE source = ? AND message_id = ?`,
+           updated_at = ?, recorded_us = ?, unsettled = ? WHERE source = ? AND message_id = ?`,
         JSON.stringify(stored),
         keptBody,
         keptBody === null ? null : now,
         updatedAt,
+        writes.change(key),
         unsettled,
         key.source,
         key.messageId,
@@ -763,8 +851,8 @@ export class LedgerShard extends DurableObject<Bindings> {
     if (!meta) return
     this.sql.exec(
       `INSERT INTO events (source, message_id, ingest_id, event_type, event_name, user_id, destinations,
-         body, body_kept_at, duplicates, created_at, updated_at, unsettled)
-       VALUES (?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, ?, ?)`,
+         body, body_kept_at, duplicates, created_at, updated_at, recorded_us, unsettled)
+       VALUES (?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, ?, ?, ?)`,
       key.source,
       key.messageId,
       eventOwner,
@@ -777,6 +865,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       lease?.duplicates ?? 0,
       now,
       updatedAt,
+      writes.change(key),
       unsettled,
     )
   }

@@ -106,8 +106,8 @@ export interface DeliveryFilter {
 
 /** Where the deliveries list stopped: the last row's position in its order. */
 export interface ListCursor {
-  /** The event's last change (rows are ordered by event, newest first). */
-  eventUpdatedAt: number
+  /** The position of the event's latest change (rows are ordered by it, newest first). */
+  recordedUs: number
   source: string
   messageId: string
   destination: string
@@ -134,8 +134,13 @@ export interface LedgerRow {
   created_at: number
   window_started_at: number
   updated_at: number
-  /** The event's last change, the list's order. */
+  /** The event's last change (epoch ms). */
   event_updated_at: number
+  /**
+   * When the shard recorded the event's latest change, epoch µs, unique within its
+   * shard and never before `event_updated_at`: the list's order.
+   */
+  recorded_us: number
 }
 
 export interface StatsRow {

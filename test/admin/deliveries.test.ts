@@ -42,8 +42,8 @@ describe('GET /admin/deliveries', () => {
       const page = (await response.json()) as Page
       expect(page.deliveries.length).toBeLessThanOrEqual(3)
       for (let index = 1; index < page.deliveries.length; index += 1) {
-        expect(page.deliveries[index - 1]?.event_updated_at).toBeGreaterThanOrEqual(
-          page.deliveries[index]?.event_updated_at ?? 0,
+        expect(page.deliveries[index - 1]?.recorded_us).toBeGreaterThanOrEqual(
+          page.deliveries[index]?.recorded_us ?? 0,
         )
       }
       seen.push(...page.deliveries.map((row) => `${row.message_id} ${row.destination}`))

@@ -101,7 +101,7 @@ const queryString = fc.oneof(
 /** Cursors: the shape the API hands out with every field of any JSON type, and plain garbage. */
 const cursorFields = fc.record(
   {
-    eventUpdatedAt: fc.oneof(fc.double(), fc.integer(), anyJson),
+    recordedUs: fc.oneof(fc.double(), fc.integer(), anyJson),
     source: fc.oneof(fc.constant('fuzz'), anyJson),
     messageId: anyJson,
     destination: anyJson,
@@ -425,8 +425,8 @@ describe('replay and deliveries', () => {
         })()
         const wellFormed =
           isPlainObject(decoded) &&
-          typeof decoded.eventUpdatedAt === 'number' &&
-          Number.isFinite(decoded.eventUpdatedAt) &&
+          typeof decoded.recordedUs === 'number' &&
+          Number.isFinite(decoded.recordedUs) &&
           typeof decoded.source === 'string' &&
           typeof decoded.messageId === 'string' &&
           typeof decoded.destination === 'string'

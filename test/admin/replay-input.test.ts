@@ -121,13 +121,13 @@ describe('POST /admin/replay never widens to everything on malformed input', () 
 describe('GET /admin/deliveries refuses forged cursors and oversized filters with a 400', () => {
   it('answers 400 naming the cursor for every cursor it did not hand out', async () => {
     const forged = [
-      cursorOf({ eventUpdatedAt: 1e308, source: 'web', messageId: 'm', destination: 'Crisp' }),
-      cursorOf({ eventUpdatedAt: 1, source: 'web', messageId: [], destination: 'Crisp' }),
-      cursorOf({ eventUpdatedAt: 1, source: 'web', messageId: 'm', destination: {} }),
+      cursorOf({ recordedUs: 1e308, source: 'web', messageId: 'm', destination: 'Crisp' }),
+      cursorOf({ recordedUs: 1, source: 'web', messageId: [], destination: 'Crisp' }),
+      cursorOf({ recordedUs: 1, source: 'web', messageId: 'm', destination: {} }),
       cursorOf([1, 'web', 'm', 'Crisp']),
       cursorOf(null),
       'not-base64!!',
-      encodeURIComponent(btoa('{"eventUpdatedAt":')),
+      encodeURIComponent(btoa('{"recordedUs":')),
       'x'.repeat(3000),
     ]
     for (const cursor of forged) {

@@ -168,6 +168,7 @@ describe('samples', () => {
       window_started_at: 1,
       updated_at: 2,
       event_updated_at: 2,
+      recorded_us: 2000,
     }
     const sample = toSample(ledgerRow)
     const shown = JSON.stringify(sample)

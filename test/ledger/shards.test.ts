@@ -5,6 +5,7 @@ import worker from '../../src/index'
 import { type Capacity, Ledger } from '../../src/ledger/ledger'
 import { LedgerShards } from '../../src/ledger/shards'
 import type { LedgerRow } from '../../src/ledger/types'
+import { ManualClock } from '../../src/lib/clock'
 import type { DeliveryMessage } from '../../src/queue/message'
 import type { SegmentEvent } from '../../src/segment/schema'
 import { consume, readDeliveries } from '../helpers/delivery'
@@ -78,7 +79,7 @@ describe('reads across shards', () => {
     expect(new Set(keys).size).toBe(ids.length * 2)
     expect(keys.sort()).toEqual(ids.flatMap((id) => [`${id} Calixa`, `${id} CrowdPower`]).sort())
     for (let index = 1; index < seen.length; index += 1) {
-      expect(seen[index]?.event_updated_at).toBeLessThanOrEqual(seen[index - 1]?.event_updated_at ?? 0)
+      expect(seen[index]?.recorded_us).toBeLessThanOrEqual(seen[index - 1]?.recorded_us ?? 0)
     }
   })
 
@@ -89,12 +90,12 @@ describe('reads across shards', () => {
     const ids = ['\u{1F600}', '\uFFFD', 'z', '\u{1F601}', '\uE000', 'a'].flatMap((lead) =>
       [1, 2].map((n) => `${lead}-${n}-${crypto.randomUUID()}`),
     )
-    // One message: every event gets the same time, so the order between them is the ids' alone.
-    await consume({
-      source: source.name,
-      ingestId: crypto.randomUUID(),
-      events: ids.map((id) => event('alias', id)),
-    })
+    // One message at a time later than anything recorded: every shard places its change at
+    // exactly that time, so the order between shards is the ids' alone.
+    await consume(
+      { source: source.name, ingestId: crypto.randomUUID(), events: ids.map((id) => event('alias', id)) },
+      { clock: new ManualClock(Date.now() + 24 * 60 * 60 * 1000) },
+    )
     const ledger = new Ledger(env)
     const seen: string[] = []
     let cursor: string | undefined
