@@ -35,7 +35,7 @@ export const PRICES = {
   },
   doRetentionDeletes: {
     usdPerMillion: 1,
-    unit: 'SQLite rows written by retention (modelled: one DELETE per event)',
+    unit: 'SQLite rows written by retention (modelled: a partition dropped whole rewrites its ≤ 864 rollup bucket rows)',
     source: 'developers.cloudflare.com/durable-objects/platform/pricing',
   },
   doStorage: {

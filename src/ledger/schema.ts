@@ -9,28 +9,7 @@
  */
 export const SHARD_MIGRATIONS: readonly string[] = [
   `
-  CREATE TABLE events (
-    source TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    -- The accepted request that first routed the event; a pair a replay took names its own.
-    ingest_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    event_name TEXT,
-    user_id TEXT,
-    -- JSON: destination name -> its stored pair state (src/ledger/stored.ts).
-    destinations TEXT NOT NULL,
-    -- The event as queued, kept only when a destination failed or dropped it (replay).
-    body TEXT,
-    body_kept_at INTEGER,
-    -- Times a client re-sent this messageId (not delivered again).
-    duplicates INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
-    -- The latest change of any of its pairs: the deliveries list's order, and retention.
-    updated_at INTEGER NOT NULL,
-    -- 1 while some pair is retrying: retention never purges an unsettled event.
-    unsettled INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (source, message_id)
-  ) WITHOUT ROWID;
+  ${eventsTable('events')};
   CREATE INDEX events_by_time ON events (updated_at);
   CREATE INDEX events_with_body ON events (body_kept_at) WHERE body_kept_at IS NOT NULL;
 
@@ -46,7 +25,7 @@ export const SHARD_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (bucket, source, destination, status, reason)
   ) WITHOUT ROWID;
 
-  ${deliveriesView()}
+  CREATE VIEW deliveries AS ${deliveriesOf('events', false)};
   `,
   // Unsettled events by age, for retention's orphan sweep (src/ledger/shard.ts `failOrphans`):
   // it costs a row write only when an event starts or stops retrying.
@@ -73,7 +52,16 @@ export const SHARD_MIGRATIONS: readonly string[] = [
   UPDATE events SET recorded_us = updated_at * 1000;
   DROP INDEX events_by_time;
   DROP VIEW deliveries;
-  ${deliveriesView(['e.recorded_us'])}
+  CREATE VIEW deliveries AS ${deliveriesOf('events')};
+  `,
+  // Events and changes by period of their latest change (src/ledger/shard.ts `partitionFor`), so
+  // retention drops a whole period's tables (no rows written) instead of deleting each event (a
+  // row each). The tables so far become the partition with suffix '', up to their latest change.
+  `
+  CREATE TABLE partitions (suffix TEXT PRIMARY KEY, first_us INTEGER NOT NULL, end_us INTEGER NOT NULL);
+  INSERT INTO partitions (suffix, first_us, end_us)
+    VALUES ('', 0, coalesce((SELECT max(recorded_us) FROM changes), 0) + 1);
+  DROP VIEW deliveries;
   `,
 ]
 
@@ -81,12 +69,11 @@ export const SHARD_MIGRATIONS: readonly string[] = [
 export const ROLLUP_BUCKET_MS = 5 * 60 * 1000
 
 /**
- * One row per (event, destination), the shape every reader gets; `eventColumns` adds
- * columns of the event (schema entry 4 added `recorded_us`).
+ * One row per (event, destination) of the events table `table`, the shape every reader gets
+ * (`LedgerRow`); with `recordedUs` false, as the first schema had it.
  */
-function deliveriesView(eventColumns: readonly string[] = []): string {
-  return `  CREATE VIEW deliveries AS
-  SELECT
+export function deliveriesOf(table: string, recordedUs = true): string {
+  return `SELECT
     e.source,
     e.message_id,
     d.key AS destination,
@@ -106,7 +93,49 @@ function deliveriesView(eventColumns: readonly string[] = []): string {
     e.created_at,
     coalesce(d.value ->> 'w', d.value ->> 'u', e.updated_at) AS window_started_at,
     coalesce(d.value ->> 'u', e.updated_at) AS updated_at,
-    e.updated_at AS event_updated_at${eventColumns.map((column) => `,\n    ${column}`).join('')}
-  FROM events AS e, json_each(e.destinations) AS d;
-`
+    e.updated_at AS event_updated_at${recordedUs ? ',\n    e.recorded_us' : ''}
+  FROM ${table} AS e, json_each(e.destinations) AS d`
+}
+
+/**
+ * An events table: one row per (source, messageId). The first schema created `events`
+ * without `recorded_us` (entry 4 added it, last, where partitions have it too).
+ */
+export function eventsTable(name: string, recordedUs = false): string {
+  return `CREATE TABLE ${name} (
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    -- The accepted request that first routed the event; a pair a replay took names its own.
+    ingest_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_name TEXT,
+    user_id TEXT,
+    -- JSON: destination name -> its stored pair state (src/ledger/stored.ts).
+    destinations TEXT NOT NULL,
+    -- The event as queued, kept only when a destination failed or dropped it (replay).
+    body TEXT,
+    body_kept_at INTEGER,
+    -- Times a client re-sent this messageId (not delivered again).
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    -- The latest change of any of its pairs.
+    updated_at INTEGER NOT NULL,
+    -- 1 while some pair is retrying: retention never purges an unsettled event.
+    unsettled INTEGER NOT NULL DEFAULT 0,
+    ${recordedUs ? 'recorded_us INTEGER NOT NULL DEFAULT 0,' : ''}
+    PRIMARY KEY (source, message_id)
+  ) WITHOUT ROWID`
+}
+
+/**
+ * The tables of one partition (schema entry 5): the events whose latest change falls in its
+ * period, and that period's `changes`. The partition with suffix '' is the first tables.
+ */
+export function partitionTables(suffix: string): string {
+  return `
+  ${eventsTable(`events${suffix}`, true)};
+  CREATE INDEX events${suffix}_with_body ON events${suffix} (body_kept_at) WHERE body_kept_at IS NOT NULL;
+  CREATE INDEX events${suffix}_unsettled ON events${suffix} (updated_at) WHERE unsettled = 1;
+  CREATE TABLE changes${suffix} (recorded_us INTEGER PRIMARY KEY, keys TEXT NOT NULL);
+  `
 }

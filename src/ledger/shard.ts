@@ -5,7 +5,8 @@ import { deflateText, inflateText } from '../lib/deflate'
 import { positiveNumberFromEnv } from '../lib/env-number'
 import { logWarn } from '../lib/log'
 import { applyMigrations } from '../lib/sqlite-migrations'
-import { ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
+import { Partitions } from './partitions'
+import { deliveriesOf, ROLLUP_BUCKET_MS, SHARD_MIGRATIONS } from './schema'
 import {
   abandonedState,
   decidePair,
@@ -39,6 +40,8 @@ import type {
 } from './types'
 
 interface EventRow extends Record<string, SqlStorageValue> {
+  /** The suffix of the partition holding it. */
+  part: string
   source: string
   message_id: string
   ingest_id: string
@@ -50,9 +53,15 @@ interface EventRow extends Record<string, SqlStorageValue> {
   unsettled: number
 }
 
-/** The columns of an {@link EventRow}. */
-const EVENT_COLUMNS = `source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
-  recorded_us, body IS NOT NULL AS has_body, duplicates, unsettled`
+/** The columns of an {@link EventRow} in partition `suffix`. */
+function eventColumns(suffix: string): string {
+  return `'${suffix}' AS part, source, message_id, ingest_id, json(destinations) AS destinations, updated_at,
+    recorded_us, body IS NOT NULL AS has_body, duplicates, unsettled`
+}
+
+/** Every column of an events table, in their order: a row moving to a later partition copies them. */
+const STORED_COLUMNS = `source, message_id, ingest_id, event_type, event_name, user_id, destinations, body,
+  body_kept_at, duplicates, created_at, updated_at, unsettled, recorded_us`
 
 /** The pairs of a stored event, as states. */
 type Pairs = Record<string, PairState>
@@ -67,7 +76,7 @@ interface Lease {
   duplicates: number
 }
 
-/** Events purged per alarm run, so a purge never holds the shard for long. */
+/** Orphans failed and bodies cleared per alarm run (events go a partition at a time), so a purge never holds the shard for long. */
 const PURGE_BATCH = 500
 const PURGE_INTERVAL_MS = 60 * 60 * 1000
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -78,6 +87,10 @@ function leaseKey(key: EventKey): string {
 
 /** A rollup count's key: `[source, destination, status, reason]` as JSON text (`reason` '' when none). */
 type RollupKey = string
+
+function rollupKey(source: string, destination: string, status: string, reason: string | null): RollupKey {
+  return JSON.stringify([source, destination, status, reason ?? ''])
+}
 
 /**
  * What one transaction writes besides event rows, together at its end: the
@@ -94,28 +107,34 @@ type RollupKey = string
 class ShardWrites {
   readonly #deltas = new Map<number, Map<RollupKey, number>>()
   readonly #changed = new Map<string, [source: string, messageId: string]>()
-  #recordedUs: number | undefined
+  #change: { recordedUs: number; part: string } | undefined
 
   constructor(
     private readonly sql: SqlStorage,
+    private readonly partitions: Partitions,
     /** The transaction's time (epoch ms), never before a pair state it writes. */
     private readonly now: number,
   ) {}
 
   /**
-   * Notes that `key`'s row changes and returns the transaction's position in
-   * `changes`, to store in the row: epoch µs, after every earlier change of this
-   * shard, so positions are unique and in order even when clocks repeat or step back.
+   * Notes that `key`'s row changes and returns the transaction's change: its position
+   * in `changes` (epoch µs, after every earlier change of this shard, so positions are
+   * unique and in order even when clocks repeat or step back) and its partition, where the row goes.
    */
-  change(key: EventKey): number {
+  change(key: EventKey): { recordedUs: number; part: string } {
     this.#changed.set(leaseKey(key), [key.source, key.messageId])
-    if (this.#recordedUs === undefined) {
-      const last = this.sql
-        .exec<{ last: number | null }>('SELECT max(recorded_us) AS last FROM changes')
-        .one().last
-      this.#recordedUs = Math.max(this.now * 1000, (last ?? 0) + 1)
+    if (this.#change === undefined) {
+      const recordedUs = Math.max(this.now * 1000, this.partitions.lastRecordedUs() + 1)
+      this.#change = { recordedUs, part: this.partitions.forChange(recordedUs) }
     }
-    return this.#recordedUs
+    return this.#change
+  }
+
+  /** Takes `count` pairs out of a rollup count (a dropped partition's). */
+  uncount(bucket: number, key: RollupKey, count: number): void {
+    const deltas = this.#deltas.get(bucket) ?? new Map<RollupKey, number>()
+    deltas.set(key, (deltas.get(key) ?? 0) - count)
+    this.#deltas.set(bucket, deltas)
   }
 
   move(source: string, destination: string, from: PairState | undefined, to: PairState | undefined): void {
@@ -124,19 +143,16 @@ class ShardWrites {
   }
 
   private add(source: string, destination: string, state: PairState, delta: number): void {
-    const bucket = Math.floor(state.updatedAt / ROLLUP_BUCKET_MS)
-    const key = JSON.stringify([source, destination, state.status, state.reason ?? ''])
-    const deltas = this.#deltas.get(bucket) ?? new Map<RollupKey, number>()
-    deltas.set(key, (deltas.get(key) ?? 0) + delta)
-    this.#deltas.set(bucket, deltas)
+    const key = rollupKey(source, destination, state.status, state.reason)
+    this.uncount(Math.floor(state.updatedAt / ROLLUP_BUCKET_MS), key, -delta)
   }
 
   write(): void {
     const sql = this.sql
-    if (this.#recordedUs !== undefined)
+    if (this.#change !== undefined)
       sql.exec(
-        'INSERT INTO changes (recorded_us, keys) VALUES (?, jsonb(?))',
-        this.#recordedUs,
+        `INSERT INTO changes${this.#change.part} (recorded_us, keys) VALUES (?, jsonb(?))`,
+        this.#change.recordedUs,
         JSON.stringify([...this.#changed.values()]),
       )
     for (const [bucket, deltas] of this.#deltas) {
@@ -219,11 +235,28 @@ export class LedgerShard extends DurableObject<Bindings> {
   private alarmChecked = false
   /** Retention's time (its alarm has no request to bring one); calls from the consumer and admin pass theirs. */
   private readonly clock: Clock = systemClock
+  private readonly partitions: Partitions
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
     this.sql = ctx.storage.sql
     applyMigrations(ctx.storage, SHARD_MIGRATIONS)
+    // About ten partitions in a retention period: a lookup probes each, a drop waits for the last change in one.
+    this.partitions = new Partitions(this.sql, Math.max(1, Math.ceil(this.retentionDays() / 10)))
+  }
+
+  /** One transaction; when it fails, what it did to the partitions is undone, so they are read again. */
+  private transaction<T>(body: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(body)
+    } catch (error) {
+      this.partitions.forget()
+      throw error
+    }
+  }
+
+  private retentionDays(): number {
+    return positiveNumberFromEnv(this.env.LEDGER_RETENTION_DAYS, 30)
   }
 
   /**
@@ -237,8 +270,8 @@ export class LedgerShard extends DurableObject<Bindings> {
     await this.scheduleRetention()
     const taken = new Map<string, Lease>()
     const seen = new Set<string>()
-    const claims = this.ctx.storage.transactionSync(() => {
-      const writes = new ShardWrites(this.sql, request.now)
+    const claims = this.transaction(() => {
+      const writes = new ShardWrites(this.sql, this.partitions, request.now)
       const result = request.events.map((event) => this.claimEvent(event, request, taken, seen, writes))
       writes.write()
       return result
@@ -328,8 +361,8 @@ export class LedgerShard extends DurableObject<Bindings> {
     let now = request.now
     for (const event of request.events)
       for (const state of Object.values(event.states)) now = Math.max(now, state.updatedAt)
-    this.ctx.storage.transactionSync(() => {
-      const writes = new ShardWrites(this.sql, now)
+    this.transaction(() => {
+      const writes = new ShardWrites(this.sql, this.partitions, now)
       for (const [index, event] of request.events.entries()) {
         const row = this.readEvent(event)
         const pairs = row ? this.pairsOf(row) : {}
@@ -368,8 +401,8 @@ export class LedgerShard extends DurableObject<Bindings> {
     await this.scheduleRetention()
     const bodies = await this.compressNewBodies(events)
     let failed = 0
-    this.ctx.storage.transactionSync(() => {
-      const writes = new ShardWrites(this.sql, now)
+    this.transaction(() => {
+      const writes = new ShardWrites(this.sql, this.partitions, now)
       for (const [index, event] of events.entries()) {
         const row = this.readEvent(event)
         const pairs = row ? this.pairsOf(row) : {}
@@ -404,15 +437,17 @@ export class LedgerShard extends DurableObject<Bindings> {
 
   /** Rows of these events (one shard holds all of an event's pairs). */
   lookup(keys: EventKey[]): LedgerRow[] {
-    return keys.flatMap((key) =>
-      this.sql
+    return keys.flatMap((key) => {
+      const part = this.readEvent(key)?.part
+      if (part === undefined) return []
+      return this.sql
         .exec<LedgerRow & Record<string, SqlStorageValue>>(
-          'SELECT * FROM deliveries WHERE source = ? AND message_id = ? ORDER BY destination',
+          `SELECT * FROM (${deliveriesOf(`events${part}`)}) WHERE source = ? AND message_id = ? ORDER BY destination`,
           key.source,
           key.messageId,
         )
-        .toArray(),
-    )
+        .toArray()
+    })
   }
 
   /**
@@ -422,6 +457,7 @@ export class LedgerShard extends DurableObject<Bindings> {
    * of events changed again since; one event asked by key is read by key.
    */
   list(filter: DeliveryFilter, limit: number, cursor: ListCursor | null): LedgerRow[] {
+    const partitions = this.partitions.all()
     const conditions = filterConditions(filter, 'd')
     if (cursor) {
       conditions.sql.push('(d.recorded_us, d.source, d.message_id, d.destination) < (?, ?, ?, ?)')
@@ -437,8 +473,10 @@ export class LedgerShard extends DurableObject<Bindings> {
           count,
         )
         .toArray()
-    if (filter.source !== undefined && filter.messageId !== undefined)
-      return read('deliveries AS d', [], limit)
+    if (filter.source !== undefined && filter.messageId !== undefined) {
+      const part = this.readEvent({ source: filter.source, messageId: filter.messageId })?.part
+      return part === undefined ? [] : read(`(${deliveriesOf(`events${part}`)}) AS d`, [], limit)
+    }
 
     // A pair changes no later than its change row is placed (ShardWrites): `since` bounds the walk.
     const floor = filter.since === undefined ? 0 : filter.since * 1000
@@ -447,27 +485,33 @@ export class LedgerShard extends DurableObject<Bindings> {
       'd.source = k.value ->> 0 AND d.message_id = k.value ->> 1 AND d.recorded_us = c.recorded_us',
     )
     const rows: LedgerRow[] = []
-    let high = cursor?.recordedUs ?? Number.MAX_SAFE_INTEGER
-    for (let span = 16; rows.length < limit && high >= floor; span = Math.min(span * 4, 1024)) {
-      const low =
-        this.sql
-          .exec<{ recorded_us: number }>(
-            'SELECT recorded_us FROM changes WHERE recorded_us BETWEEN ? AND ? ORDER BY recorded_us DESC LIMIT 1 OFFSET ?',
-            floor,
-            high,
-            span - 1,
-          )
-          .toArray()[0]?.recorded_us ?? floor
-      // CROSS JOIN keeps the span's change rows the outer loop: the planner would otherwise
-      // start from the events (e.g. every event of a source) and sort them all.
-      rows.push(
-        ...read(
-          'changes AS c CROSS JOIN json_each(c.keys) AS k CROSS JOIN deliveries AS d',
-          [low, high],
-          limit - rows.length,
-        ),
-      )
-      high = low - 1
+    // Newest partition first: each holds the events whose latest change is in its period.
+    for (const { suffix, firstUs, endUs } of partitions) {
+      let high = Math.min(cursor?.recordedUs ?? Number.MAX_SAFE_INTEGER, endUs - 1)
+      const partFloor = Math.max(floor, firstUs)
+      for (let span = 16; rows.length < limit && high >= partFloor; span = Math.min(span * 4, 1024)) {
+        const low =
+          this.sql
+            .exec<{ recorded_us: number }>(
+              `SELECT recorded_us FROM changes${suffix} WHERE recorded_us BETWEEN ? AND ?
+               ORDER BY recorded_us DESC LIMIT 1 OFFSET ?`,
+              partFloor,
+              high,
+              span - 1,
+            )
+            .toArray()[0]?.recorded_us ?? partFloor
+        // CROSS JOIN keeps the span's change rows the outer loop: the planner would otherwise
+        // start from the events (e.g. every event of a source) and sort them all.
+        rows.push(
+          ...read(
+            `changes${suffix} AS c CROSS JOIN json_each(c.keys) AS k CROSS JOIN (${deliveriesOf(`events${suffix}`)}) AS d`,
+            [low, high],
+            limit - rows.length,
+          ),
+        )
+        high = low - 1
+      }
+      if (rows.length >= limit || endUs <= floor) break
     }
     return rows
   }
@@ -522,8 +566,8 @@ export class LedgerShard extends DurableObject<Bindings> {
     now: number,
   ): Promise<{ taken: ReplayTaken[]; skipped: ReplaySkip[] }> {
     const statuses = takeableStatuses(selection.statuses)
-    const { kept, skipped } = this.ctx.storage.transactionSync(() => {
-      const writes = new ShardWrites(this.sql, now)
+    const { kept, skipped } = this.transaction(() => {
+      const writes = new ShardWrites(this.sql, this.partitions, now)
       const kept: (Omit<ReplayTaken, 'body'> & { stored: ArrayBuffer | string })[] = []
       const skipped: ReplaySkip[] = []
       for (const candidate of this.candidateRows(selection, limit)) {
@@ -592,20 +636,24 @@ export class LedgerShard extends DurableObject<Bindings> {
     }
     // An operator's question before a replay: one bounded aggregate over the matching pairs.
     const conditions = replayConditions(selection, statuses)
+    const query = this.partitions.union(
+      (suffix) =>
+        `SELECT d.destination, e.body IS NOT NULL AS kept FROM ${withBody(suffix)} ${where(conditions.sql)}`,
+      conditions.params,
+    )
     return this.sql
       .exec<ReplayCount & Record<string, SqlStorageValue>>(
-        `SELECT d.destination, SUM(e.body IS NOT NULL) AS replayable, SUM(e.body IS NULL) AS notKept
-         FROM deliveries AS d JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id
-         ${where(conditions.sql)} GROUP BY d.destination`,
-        ...conditions.params,
+        `SELECT destination, SUM(kept) AS replayable, SUM(NOT kept) AS notKept
+         FROM (${query.sql}) GROUP BY destination`,
+        ...query.params,
       )
       .toArray()
   }
 
   /** Gives pairs back the state they had before a replay took them (the queue refused the replay). */
   releaseReplay(taken: ReplayTaken[], replayId: string, now: number): void {
-    this.ctx.storage.transactionSync(() => {
-      const writes = new ShardWrites(this.sql, now)
+    this.transaction(() => {
+      const writes = new ShardWrites(this.sql, this.partitions, now)
       for (const item of taken) {
         const row = this.readEvent(item)
         if (!row) continue
@@ -634,35 +682,39 @@ export class LedgerShard extends DurableObject<Bindings> {
   }
 
   /**
-   * Deletes settled events whose last change is past retention and event bodies
-   * past theirs, and fails pairs retrying unchanged since before the retention
-   * cutoff, at most `batch` of each; reports whether more remain.
+   * Fails pairs retrying unchanged since before the retention cutoff, drops the
+   * oldest partition whose period ended before it (its events' latest changes are
+   * all past retention), and clears event bodies past theirs: at most `batch`
+   * orphans and bodies, one partition; reports whether more remain.
    */
   purge(
     now: number,
     batch = PURGE_BATCH,
   ): { events: number; bodies: number; orphaned: number; more: boolean } {
-    const eventCutoff = now - positiveNumberFromEnv(this.env.LEDGER_RETENTION_DAYS, 30) * DAY_MS
+    const eventCutoff = now - this.retentionDays() * DAY_MS
     const bodyCutoff = now - positiveNumberFromEnv(this.env.LEDGER_BODY_RETENTION_DAYS, 7) * DAY_MS
-    return this.ctx.storage.transactionSync(() => {
-      const writes = new ShardWrites(this.sql, now)
-      // Orphans first: failing them moves them to a new change, out of the old ones purged next.
+    return this.transaction(() => {
+      const writes = new ShardWrites(this.sql, this.partitions, now)
+      // Orphans first: failing them moves them to the current partition, out of those dropped next.
       const orphaned = this.failOrphans(eventCutoff, now, batch, writes)
-      const expired = this.purgeChanges(eventCutoff, batch, writes)
+      const expired = this.dropExpiredPartition(eventCutoff * 1000, now * 1000, writes)
       writes.write()
+      // A parked pair's body is what its resume sends: kept while it is parked.
+      const kept = this.partitions.union(
+        (suffix) => `SELECT '${suffix}' AS part, source, message_id, body_kept_at FROM events${suffix}
+          WHERE body_kept_at < ? AND NOT EXISTS (SELECT 1 FROM json_each(destinations) WHERE value ->> 's' = 'paused')`,
+        [bodyCutoff],
+      )
       const bodies = this.sql
-        .exec<{ source: string; message_id: string }>(
-          // A parked pair's body is what its resume sends: kept while it is parked.
-          `SELECT source, message_id FROM events WHERE body_kept_at < ?
-             AND NOT EXISTS (SELECT 1 FROM json_each(destinations) WHERE value ->> 's' = 'paused')
-           ORDER BY body_kept_at LIMIT ?`,
-          bodyCutoff,
+        .exec<{ part: string; source: string; message_id: string }>(
+          `SELECT part, source, message_id FROM (${kept.sql}) ORDER BY body_kept_at LIMIT ?`,
+          ...kept.params,
           batch,
         )
         .toArray()
       for (const row of bodies)
         this.sql.exec(
-          'UPDATE events SET body = NULL, body_kept_at = NULL WHERE source = ? AND message_id = ?',
+          `UPDATE events${row.part} SET body = NULL, body_kept_at = NULL WHERE source = ? AND message_id = ?`,
           row.source,
           row.message_id,
         )
@@ -676,38 +728,40 @@ export class LedgerShard extends DurableObject<Bindings> {
   }
 
   /**
-   * Walks `changes` oldest first, before `cutoff` (epoch ms), deleting each change
-   * row and the events whose latest change it is (its other keys changed again
-   * since), at most `batch` events. Stops at a row still naming an
-   * unsettled event: it is the orphan sweep's to fail first (and move to a new change).
+   * Drops the oldest partition whose period ended before `cutoffUs`: every event in it
+   * was last changed before retention's cutoff. Its pairs leave the rollups with it. Waits
+   * while it holds an event with a pair retrying (the orphan sweep moves that one out
+   * first). A shard always keeps a partition to write to: the current period's.
    */
-  private purgeChanges(
-    cutoff: number,
-    batch: number,
+  private dropExpiredPartition(
+    cutoffUs: number,
+    nowUs: number,
     writes: ShardWrites,
   ): { events: number; more: boolean } {
-    const changes = this.sql
-      .exec<{ recorded_us: number; keys: string }>(
-        'SELECT recorded_us, json(keys) AS keys FROM changes WHERE recorded_us < ? ORDER BY recorded_us LIMIT ?',
-        cutoff * 1000,
-        batch,
-      )
-      .toArray()
-    let events = 0
-    for (const change of changes) {
-      for (const [source, messageId] of JSON.parse(change.keys) as [string, string][]) {
-        const row = this.readEvent({ source, messageId })
-        if (row?.recorded_us !== change.recorded_us) continue
-        // The row stays until all of its events are gone; those deleted are stale keys then.
-        if (row.unsettled || events === batch) return { events, more: true }
-        for (const [destination, state] of Object.entries(this.pairsOf(row)))
-          writes.move(source, destination, state, undefined)
-        this.sql.exec('DELETE FROM events WHERE source = ? AND message_id = ?', source, messageId)
-        events += 1
-      }
-      this.sql.exec('DELETE FROM changes WHERE recorded_us = ?', change.recorded_us)
-    }
-    return { events, more: changes.length === batch }
+    const expired = this.partitions.all().filter((partition) => partition.endUs <= cutoffUs)
+    const oldest = expired.at(-1)
+    if (!oldest) return { events: 0, more: false }
+    const table = `events${oldest.suffix}`
+    if (this.sql.exec(`SELECT 1 FROM ${table} WHERE unsettled = 1 LIMIT 1`).toArray().length > 0)
+      return { events: 0, more: true }
+    const counts = this.sql.exec<{
+      bucket: number
+      source: string
+      destination: string
+      status: string
+      reason: string | null
+      pairs: number
+    }>(
+      `SELECT CAST(updated_at / ? AS INTEGER) AS bucket, source, destination, status, reason, count(*) AS pairs
+       FROM (${deliveriesOf(table)}) GROUP BY 1, 2, 3, 4, 5`,
+      ROLLUP_BUCKET_MS,
+    )
+    for (const row of counts)
+      writes.uncount(row.bucket, rollupKey(row.source, row.destination, row.status, row.reason), row.pairs)
+    const events = this.sql.exec<{ events: number }>(`SELECT count(*) AS events FROM ${table}`).one().events
+    this.partitions.drop(oldest.suffix)
+    if (this.partitions.all().length === 0) this.partitions.forChange(nowUs)
+    return { events, more: expired.length > 1 }
   }
 
   /**
@@ -718,11 +772,15 @@ export class LedgerShard extends DurableObject<Bindings> {
    * what became of them, and retention purges them in turn instead of never.
    */
   private failOrphans(cutoff: number, now: number, batch: number, writes: ShardWrites): number {
+    const unsettled = this.partitions.union(
+      (suffix) =>
+        `SELECT ${eventColumns(suffix)} FROM events${suffix} WHERE unsettled = 1 AND updated_at < ?`,
+      [cutoff],
+    )
     const orphans = this.sql
       .exec<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events
-         WHERE unsettled = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?`,
-        cutoff,
+        `SELECT * FROM (${unsettled.sql}) ORDER BY updated_at LIMIT ?`,
+        ...unsettled.params,
         batch,
       )
       .toArray()
@@ -779,21 +837,20 @@ export class LedgerShard extends DurableObject<Bindings> {
   private countDuplicate(key: EventKey, row: EventRow | undefined, lease: Lease | undefined): void {
     if (row)
       this.sql.exec(
-        'UPDATE events SET duplicates = duplicates + 1 WHERE source = ? AND message_id = ?',
+        `UPDATE events${row.part} SET duplicates = duplicates + 1 WHERE source = ? AND message_id = ?`,
         key.source,
         key.messageId,
       )
     else if (lease) lease.duplicates += 1
   }
 
+  /** The event's row, from whichever partition holds it (newest first: the likeliest). */
   private readEvent(key: EventKey): EventRow | undefined {
-    return this.sql
-      .exec<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE source = ? AND message_id = ?`,
-        key.source,
-        key.messageId,
-      )
-      .toArray()[0]
+    const query = this.partitions.union(
+      (suffix) => `SELECT ${eventColumns(suffix)} FROM events${suffix} WHERE source = ? AND message_id = ?`,
+      [key.source, key.messageId],
+    )
+    return this.sql.exec<EventRow>(`${query.sql} LIMIT 1`, ...query.params).toArray()[0]
   }
 
   private pairsOf(row: Pick<EventRow, 'destinations' | 'ingest_id' | 'updated_at'>): Pairs {
@@ -833,15 +890,31 @@ export class LedgerShard extends DurableObject<Bindings> {
       writes.move(key.source, destination, pairs[destination], state)
     const unsettled = Object.values(merged).some((state) => state.status === 'retrying') ? 1 : 0
     const keptBody = row?.has_body ? null : body
+    const change = writes.change(key)
     if (row) {
+      if (row.part !== change.part) {
+        // Changed in a later period than its partition's: it moves, so that partition can go whole.
+        this.sql.exec(
+          `INSERT INTO events${change.part} (${STORED_COLUMNS})
+           SELECT ${STORED_COLUMNS} FROM events${row.part} WHERE source = ? AND message_id = ?`,
+          key.source,
+          key.messageId,
+        )
+        this.sql.exec(
+          `DELETE FROM events${row.part} WHERE source = ? AND message_id = ?`,
+          key.source,
+          key.messageId,
+        )
+      }
       this.sql.exec(
-        `UPDATE events SET destinations = jsonb(?), body = coalesce(body, ?), body_kept_at = coalesce(body_kept_at, ?),
-           updated_at = ?, recorded_us = ?, unsettled = ? WHERE source = ? AND message_id = ?`,
+        `UPDATE events${change.part} SET destinations = jsonb(?), body = coalesce(body, ?),
+           body_kept_at = coalesce(body_kept_at, ?), updated_at = ?, recorded_us = ?, unsettled = ?
+         WHERE source = ? AND message_id = ?`,
         JSON.stringify(stored),
         keptBody,
         keptBody === null ? null : now,
         updatedAt,
-        writes.change(key),
+        change.recordedUs,
         unsettled,
         key.source,
         key.messageId,
@@ -850,7 +923,7 @@ export class LedgerShard extends DurableObject<Bindings> {
     }
     if (!meta) return
     this.sql.exec(
-      `INSERT INTO events (source, message_id, ingest_id, event_type, event_name, user_id, destinations,
+      `INSERT INTO events${change.part} (source, message_id, ingest_id, event_type, event_name, user_id, destinations,
          body, body_kept_at, duplicates, created_at, updated_at, recorded_us, unsettled)
        VALUES (?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, ?, ?, ?)`,
       key.source,
@@ -865,33 +938,38 @@ export class LedgerShard extends DurableObject<Bindings> {
       lease?.duplicates ?? 0,
       now,
       updatedAt,
-      writes.change(key),
+      change.recordedUs,
       unsettled,
     )
   }
 
   /** Exact pairs as asked, or the oldest `limit` pairs matching a filter in the replay's statuses. */
   private candidateRows(selection: ReplaySelection, limit: number): CandidateRow[] {
-    const select = `SELECT d.source, d.message_id, d.destination, d.status, d.created_at, e.body
-      FROM deliveries AS d JOIN events AS e ON e.source = d.source AND e.message_id = d.message_id`
+    const select = (suffix: string) =>
+      `SELECT d.source, d.message_id, d.destination, d.status, d.created_at, e.body FROM ${withBody(suffix)}`
     if (selection.pairs) {
-      return selection.pairs.flatMap((pair) =>
-        this.sql
+      return selection.pairs.flatMap((pair) => {
+        const part = this.readEvent(pair)?.part
+        if (part === undefined) return []
+        return this.sql
           .exec<CandidateRow>(
-            `${select} WHERE d.source = ? AND d.message_id = ? AND d.destination = ?`,
+            `${select(part)} WHERE d.source = ? AND d.message_id = ? AND d.destination = ?`,
             pair.source,
             pair.messageId,
             pair.destination,
           )
-          .toArray(),
-      )
+          .toArray()
+      })
     }
     const conditions = replayConditions(selection, takeableStatuses(selection.statuses))
+    const query = this.partitions.union(
+      (suffix) => `${select(suffix)} ${where(conditions.sql)}`,
+      conditions.params,
+    )
     return this.sql
       .exec<CandidateRow>(
-        `${select} ${where(conditions.sql)}
-         ORDER BY d.created_at, d.source, d.message_id, d.destination LIMIT ?`,
-        ...conditions.params,
+        `SELECT * FROM (${query.sql}) ORDER BY created_at, source, message_id, destination LIMIT ?`,
+        ...query.params,
         limit,
       )
       .toArray()
@@ -932,6 +1010,12 @@ function replayConditions(
     conditions.params.push(after.createdAt, after.createdAt, after.source, after.messageId, after.destination)
   }
   return conditions
+}
+
+/** Pairs of partition `suffix` as `d`, beside their event row as `e` (for its body). */
+function withBody(suffix: string): string {
+  return `(${deliveriesOf(`events${suffix}`)}) AS d
+    JOIN events${suffix} AS e ON e.source = d.source AND e.message_id = d.message_id`
 }
 
 /** The rollup buckets a window covers: those starting in [since, until). */

@@ -142,10 +142,14 @@ describe('replay', () => {
     const keys = ids.map((id) => ({ source: source.name, messageId: id }))
     for (const [index, group] of await shards.group(keys)) {
       await runInDurableObject(shards.stub(index), async (_shard, state) => {
+        // Just written: in the shard's newest partition (docs/storage.md).
+        const { suffix } = state.storage.sql
+          .exec<{ suffix: string }>('SELECT suffix FROM partitions ORDER BY first_us DESC LIMIT 1')
+          .one()
         for (const key of group) {
           const [row] = state.storage.sql
             .exec<{ body: ArrayBuffer }>(
-              'SELECT body FROM events WHERE source = ? AND message_id = ?',
+              `SELECT body FROM events${suffix} WHERE source = ? AND message_id = ?`,
               key.source,
               key.messageId,
             )
@@ -157,7 +161,7 @@ describe('replay', () => {
           // A row written before bodies were deflated holds the text itself.
           if (key.messageId === ids[1])
             state.storage.sql.exec(
-              'UPDATE events SET body = ? WHERE source = ? AND message_id = ?',
+              `UPDATE events${suffix} SET body = ? WHERE source = ? AND message_id = ?`,
               text,
               key.source,
               key.messageId,

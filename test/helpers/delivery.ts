@@ -4,10 +4,12 @@ import { vi } from 'vitest'
 import type { Bindings } from '../../src/env'
 import worker from '../../src/index'
 import { Ledger } from '../../src/ledger/ledger'
+import { LedgerShards } from '../../src/ledger/shards'
 import type { LedgerRow } from '../../src/ledger/types'
-import { type Clock, systemClock } from '../../src/lib/clock'
+import { type Clock, ManualClock, systemClock } from '../../src/lib/clock'
 import { createQueueHandler } from '../../src/queue/handler'
 import type { QueuedDeliveryMessage } from '../../src/queue/message'
+import { identifyEvent, messageId } from './events'
 
 export type { LedgerRow }
 
@@ -18,6 +20,17 @@ export async function readDeliveries(messageIds: string[]): Promise<LedgerRow[]>
   return pages
     .flatMap((page) => page.deliveries)
     .sort((a, b) => a.message_id.localeCompare(b.message_id) || a.destination.localeCompare(b.destination))
+}
+
+/** A new messageId (see `messageId`) whose event the ledger keeps on the same shard as `sibling`'s. */
+export async function messageIdOnShardOf(source: string, sibling: string, label: string): Promise<string> {
+  const shards = new LedgerShards(env)
+  const shardOf = async (id: string) => [...(await shards.group([{ source, messageId: id }])).keys()][0]
+  const wanted = await shardOf(sibling)
+  for (;;) {
+    const id = messageId(label)
+    if ((await shardOf(id)) === wanted) return id
+  }
 }
 
 /** The pair of an event at `destination` (or its first pair), if the ledger has it. */
@@ -101,4 +114,12 @@ export async function consume(
   const result = await getQueueResult(batch, ctx)
   const delays = retries.map((retry) => retry.mock.calls[0]?.[0]?.delaySeconds)
   return { ...result, delaySeconds: delays[0], delays }
+}
+
+/** Consumes one message (a new request) of identifies for `ids` from `source`, its clock at `at`. */
+export function consumeIdentifiesAt(source: string, at: number, ids: string[]) {
+  return consume(
+    { source, ingestId: crypto.randomUUID(), events: ids.map((id) => identifyEvent(id)) },
+    { clock: new ManualClock(at) },
+  )
 }

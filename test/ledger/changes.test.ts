@@ -4,10 +4,9 @@ import { expect, it } from 'vitest'
 import { Ledger } from '../../src/ledger/ledger'
 import { SHARD_MIGRATIONS } from '../../src/ledger/schema'
 import type { LedgerShard } from '../../src/ledger/shard'
-import { LedgerShards } from '../../src/ledger/shards'
 import type { DeliveryFilter, LedgerRow, ListCursor } from '../../src/ledger/types'
 import { ManualClock } from '../../src/lib/clock'
-import { consume } from '../helpers/delivery'
+import { consume, consumeIdentifiesAt, messageIdOnShardOf } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
 import { identifyEvent, messageId } from '../helpers/events'
 import { SandboxTenant } from '../helpers/sandbox'
@@ -31,24 +30,11 @@ it("lists an event once, where its latest change puts it, even when a caller's c
   const tenant = new SandboxTenant()
   const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
   const now = Date.now()
-  const consumeAt = (at: number, id: string) =>
-    consume(
-      { source: source.name, ingestId: crypto.randomUUID(), events: [identifyEvent(id)] },
-      { clock: new ManualClock(at) },
-    )
+  const consumeAt = (at: number, id: string) => consumeIdentifiesAt(source.name, at, [id])
   // All on one shard: a shard orders its own changes (shards merge by their recorded times).
-  const shards = new LedgerShards(env)
-  const shardOf = async (id: string) =>
-    [...(await shards.group([{ source: source.name, messageId: id }])).keys()][0]
-  const onShard = async (label: string, shard: number | undefined) => {
-    for (;;) {
-      const id = messageId(label)
-      if ((await shardOf(id)) === shard) return id
-    }
-  }
   const failed = messageId('failed')
-  const later = await onShard('later', await shardOf(failed))
-  const skewed = await onShard('skewed', await shardOf(failed))
+  const later = await messageIdOnShardOf(source.name, failed, 'later')
+  const skewed = await messageIdOnShardOf(source.name, failed, 'skewed')
   await tenant.fault('crowdpower', { status: 400, count: 1 })
   await consumeAt(now - 3000, failed)
   await consumeAt(now - 2000, later)
@@ -91,14 +77,14 @@ it('merges shards whose changes share a time by key alone', async () => {
   expect(rows.map((row) => row.message_id)).toEqual([...ids].sort().reverse())
 })
 
-it('moves events kept before the changes table into it: list order and retention unchanged', async () => {
+it('moves events kept before the changes table into it and into the first partition: list order kept, dropped whole', async () => {
   const stub = env.LEDGER.get(env.LEDGER.idFromName('changes-migration'))
   const result = await runInDurableObject(stub, (instance, state) => {
     const shard = instance as LedgerShard
     const sql = state.storage.sql
     // The shard as schema entries 1–3 left it: events e00…e49 changed a millisecond apart
     // (one change row each, so the list walks several spans), and two in the same millisecond.
-    sql.exec('DROP VIEW deliveries; DROP TABLE changes; DROP TABLE events; DROP TABLE rollups')
+    sql.exec('DROP TABLE partitions; DROP TABLE changes; DROP TABLE events; DROP TABLE rollups')
     for (const entry of SHARD_MIGRATIONS.slice(0, 3)) sql.exec(entry)
     const insert = (id: string, updatedAt: number, status: string) =>
       sql.exec(
@@ -113,7 +99,7 @@ it('moves events kept before the changes table into it: list order and retention
       insert(`e${String(n).padStart(2, '0')}`, 10_000 + n, n % 10 === 3 ? 'failed' : 'delivered')
     insert('a', 1000, 'delivered')
     insert('b', 1000, 'delivered')
-    sql.exec(SHARD_MIGRATIONS[3] ?? '')
+    for (const entry of SHARD_MIGRATIONS.slice(3, 5)) sql.exec(entry)
 
     const pageAll = (filter: DeliveryFilter, size: number) => {
       const rows: LedgerRow[] = []
@@ -134,16 +120,23 @@ it('moves events kept before the changes table into it: list order and retention
     const listed = pageAll({}, 7)
     const failed = pageAll({ status: 'failed' }, 2)
     const newest = shard.list({}, 1, null)[0]?.recorded_us
-    const purged = shard.purge(1500 + 30 * DAY)
+    // Those tables are one partition, up to its latest change (10 049 ms): dropped once that is past retention.
+    const early = shard.purge(10_048 + 30 * DAY)
+    const purged = shard.purge(10_050 + 30 * DAY)
     const left = pageAll({}, 100)
-    const changes = sql.exec('SELECT count(*) AS n FROM changes').one().n
-    return { listed, failed, newest, purged, left, changes }
+    const tables = sql.exec("SELECT name FROM sqlite_master WHERE name IN ('events', 'changes')").toArray()
+    const partitions = sql.exec('SELECT suffix FROM partitions').toArray()
+    return { listed, failed, newest, early, purged, left, tables, partitions }
   })
   const recent = Array.from({ length: 50 }, (_, n) => `e${String(49 - n).padStart(2, '0')}`)
   expect(result.listed).toEqual([...recent, 'b', 'a'])
   expect(result.failed).toEqual(['e43', 'e33', 'e23', 'e13', 'e03'])
   expect(result.newest).toBe(10_049_000)
-  expect(result.purged).toMatchObject({ events: 2, more: false })
-  expect(result.left).toEqual(recent)
-  expect(result.changes).toBe(50)
+  expect(result.early).toMatchObject({ events: 0, more: false })
+  expect(result.purged).toMatchObject({ events: 52, more: false })
+  expect(result.left).toEqual([])
+  expect(result.tables).toEqual([])
+  // A shard always keeps a partition to write to.
+  expect(result.partitions).toHaveLength(1)
+  expect(result.partitions[0]?.suffix).not.toBe('')
 })
