@@ -83,7 +83,7 @@ export class Partitions {
   ): { sql: string; params: SqlStorageValue[] } {
     const partitions = this.all()
     return {
-      sql: partitions.map((partition) => arm(partition.suffix)).join('\nUNION ALL\n'),
+      sql: unionAll(partitions.map((partition) => arm(partition.suffix))),
       params: partitions.flatMap(() => params),
     }
   }
@@ -91,4 +91,17 @@ export class Partitions {
   forget(): void {
     this.#cache = undefined
   }
+}
+
+/** Terms a compound SELECT may have in a Durable Object's SQLite (more fail: "too many terms in compound SELECT"). */
+const MAX_COMPOUND_TERMS = 5
+
+/** `selects` joined by UNION ALL, in order, nested in groups small enough for SQLite's compound limit. */
+function unionAll(selects: readonly string[]): string {
+  if (selects.length <= MAX_COMPOUND_TERMS) return selects.join('\nUNION ALL\n')
+  const groups: string[] = []
+  const size = Math.ceil(selects.length / MAX_COMPOUND_TERMS)
+  for (let start = 0; start < selects.length; start += size)
+    groups.push(`SELECT * FROM (${unionAll(selects.slice(start, start + size))})`)
+  return unionAll(groups)
 }

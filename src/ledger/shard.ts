@@ -101,8 +101,8 @@ function rollupKey(source: string, destination: string, status: string, reason: 
  * touches, not one per destination × status × reason: at a few events per call
  * (a low steady rate) that is most of the ledger's rows written.
  *
- * Changes: the deliveries list (newest first) and retention (oldest first) walk
- * `changes`; a time index on `events` instead would cost a row written per event.
+ * Changes: the deliveries list walks `changes` newest first; a time index on
+ * `events` instead would cost a row written per event and per change.
  */
 class ShardWrites {
   readonly #deltas = new Map<number, Map<RollupKey, number>>()
@@ -130,10 +130,10 @@ class ShardWrites {
     return this.#change
   }
 
-  /** Takes `count` pairs out of a rollup count (a dropped partition's). */
-  uncount(bucket: number, key: RollupKey, count: number): void {
+  /** Adds `delta` pairs to a rollup count (a dropped partition takes its pairs out). */
+  count(bucket: number, key: RollupKey, delta: number): void {
     const deltas = this.#deltas.get(bucket) ?? new Map<RollupKey, number>()
-    deltas.set(key, (deltas.get(key) ?? 0) - count)
+    deltas.set(key, (deltas.get(key) ?? 0) + delta)
     this.#deltas.set(bucket, deltas)
   }
 
@@ -144,7 +144,7 @@ class ShardWrites {
 
   private add(source: string, destination: string, state: PairState, delta: number): void {
     const key = rollupKey(source, destination, state.status, state.reason)
-    this.uncount(Math.floor(state.updatedAt / ROLLUP_BUCKET_MS), key, -delta)
+    this.count(Math.floor(state.updatedAt / ROLLUP_BUCKET_MS), key, delta)
   }
 
   write(): void {
@@ -757,7 +757,7 @@ export class LedgerShard extends DurableObject<Bindings> {
       ROLLUP_BUCKET_MS,
     )
     for (const row of counts)
-      writes.uncount(row.bucket, rollupKey(row.source, row.destination, row.status, row.reason), row.pairs)
+      writes.count(row.bucket, rollupKey(row.source, row.destination, row.status, row.reason), -row.pairs)
     const events = this.sql.exec<{ events: number }>(`SELECT count(*) AS events FROM ${table}`).one().events
     this.partitions.drop(oldest.suffix)
     if (this.partitions.all().length === 0) this.partitions.forChange(nowUs)

@@ -52,3 +52,44 @@ it('moves an event changed in a later period out of its partition, and drops the
     { destination: 'CrowdPower', status: 'retrying', reason: 'http_400', count: 1 },
   ])
 })
+
+it('reads, lists, counts and drops across more partitions than one SQLite compound statement takes', async () => {
+  const tenant = new SandboxTenant()
+  const source = await configureSource({ CrowdPower: sandboxDestinations(tenant).CrowdPower })
+  // After everything this file's other tests did (a shard places changes in order, and a
+  // purge opens a partition at its own time when it dropped a shard's last).
+  const start = Date.now()
+  // Thirteen events on one shard, each in a period of its own (3 days at 30 days' retention).
+  const first = messageId('p00')
+  const ids = [first]
+  for (let n = 1; n < 13; n += 1)
+    ids.push(await messageIdOnShardOf(source.name, first, `p${String(n).padStart(2, '0')}`))
+  for (const [n, id] of ids.entries()) await consumeIdentifiesAt(source.name, start + n * 3 * DAY, [id])
+  const ledger = new Ledger(env)
+  const keys = ids.map((id) => ({ source: source.name, messageId: id }))
+
+  expect((await ledger.lookup(keys)).map((row) => row.message_id).sort()).toEqual([...ids].sort())
+  expect((await readDeliveries(ids)).map((row) => row.status)).toEqual(ids.map(() => 'delivered'))
+  const listed = await ledger.list({ source: source.name }, 100)
+  expect(listed.deliveries.map((row) => row.message_id)).toEqual([...ids].reverse())
+  expect(await ledger.countReplayable({ filter: { source: source.name }, statuses: ['delivered'] })).toEqual([
+    { destination: 'CrowdPower', replayable: 0, notKept: 13 },
+  ])
+
+  // Past retention: the periods of the first five events (each ends within 3 days of its event;
+  // the sixth's, at the cutoff itself, runs on past it).
+  const shards = new LedgerShards(env)
+  const [shard] = [...(await shards.group(keys.slice(0, 1))).keys()]
+  const cutoff = start + 5 * 3 * DAY
+  let dropped = 0
+  for (;;) {
+    const result = await shards.stub(shard ?? 0).purge(cutoff + 30 * DAY)
+    dropped += result.events
+    if (!result.more) break
+  }
+  expect(dropped).toBe(5)
+  expect((await ledger.lookup(keys)).map((row) => row.message_id).sort()).toEqual(ids.slice(5).sort())
+  expect(await ledger.stats({ since: 0, until: start + 40 * DAY, source: source.name })).toEqual([
+    { destination: 'CrowdPower', status: 'delivered', reason: null, count: 8 },
+  ])
+})
