@@ -40,8 +40,8 @@ export const SHARD_MIGRATIONS: readonly string[] = [
   DROP TABLE rollups;
   ALTER TABLE rollup_buckets RENAME TO rollups;
   `,
-  // The deliveries list and retention walk `changes` (one row per write call, listing the events
-  // it changed) instead of a time index on `events`, which cost a second row written per event.
+  // The deliveries list walks `changes` (one row per write call, listing the events it changed)
+  // instead of a time index on `events`, which cost a second row written per event.
   // Each event keeps the position of its latest change; a change row's other keys are stale.
   // Existing events get one change row per distinct updated_at.
   `
@@ -54,7 +54,7 @@ export const SHARD_MIGRATIONS: readonly string[] = [
   DROP VIEW deliveries;
   CREATE VIEW deliveries AS ${deliveriesOf('events')};
   `,
-  // Events and changes by period of their latest change (src/ledger/shard.ts `partitionFor`), so
+  // Events and changes by period of their latest change (src/ledger/partitions.ts), so
   // retention drops a whole period's tables (no rows written) instead of deleting each event (a
   // row each). The tables so far become the partition with suffix '', up to their latest change.
   `
