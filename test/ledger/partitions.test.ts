@@ -2,6 +2,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { Ledger } from '../../src/ledger/ledger'
+import type { Partitions } from '../../src/ledger/partitions'
 import { LedgerShards } from '../../src/ledger/shards'
 import { consumeIdentifiesAt, messageIdOnShardOf, readDeliveries } from '../helpers/delivery'
 import { configureSource, sandboxDestinations } from '../helpers/destinations'
@@ -92,4 +93,42 @@ it('reads, lists, counts and drops across more partitions than one SQLite compou
   expect(await ledger.stats({ since: 0, until: start + 40 * DAY, source: source.name })).toEqual([
     { destination: 'CrowdPower', status: 'delivered', reason: null, count: 8 },
   ])
+})
+
+it('forgets a partition a failed transaction created, so the next write neither misses it nor finds a table that is gone', async () => {
+  const stub = env.LEDGER.get(env.LEDGER.idFromName('partition-rollback'))
+  const result = await runInDurableObject(stub, (instance, state) => {
+    // The shard's own transaction and partitions, reached as the shard reaches them.
+    const shard = instance as unknown as {
+      transaction<T>(body: () => T): T
+      partitions: Partitions
+      holds(keys: { source: string; messageId: string }[]): boolean[]
+    }
+    const stored = () =>
+      state.storage.sql
+        .exec<{ suffix: string }>('SELECT suffix FROM partitions ORDER BY first_us DESC')
+        .toArray()
+        .map((row) => row.suffix)
+    const before = stored()
+    let failure: unknown
+    try {
+      shard.transaction(() => {
+        shard.partitions.forChange((Date.now() + 10 * DAY) * 1000)
+        throw new Error('storage failed mid-write')
+      })
+    } catch (error) {
+      failure = error
+    }
+    return {
+      failure: String(failure),
+      before,
+      after: stored(),
+      cached: shard.partitions.all().map((partition) => partition.suffix),
+      holds: shard.holds([{ source: 'web', messageId: 'm' }]),
+    }
+  })
+  expect(result.failure).toContain('storage failed mid-write')
+  expect(result.after).toEqual(result.before)
+  expect(result.cached).toEqual(result.before)
+  expect(result.holds).toEqual([false])
 })
