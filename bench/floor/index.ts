@@ -2,13 +2,15 @@
  * The floor: the least any worker doing the router's job must do, in the same
  * runtime, framework and flags, so router ÷ floor isolates the router's own cost.
  *
- * Ingest (`POST /v1/batch`, `/v1/t`): parse the body, stamp receivedAt, make one
- * queue `send` of the packed message's JSON text (as src/queue/produce.ts does).
+ * Ingest (`POST /v1/batch`, `/v1/t`): parse the body, stamp the keys the router
+ * stamps, make one queue `send` of the packed message's JSON text (as
+ * src/queue/produce.ts does): the same message, byte for byte as large.
  * Consumer: messages from source `load` are only acked (the ingest runs); others
  * get the router's work without its logic: one claim and one record call per
  * ledger shard touched, writing one row per event each (a tiny SQLite Durable
  * Object), and as many prebuilt partner requests as the router made (the bench
- * stores them, and the count per event, in KV under `requests`).
+ * stores them, and the count per event, in KV under `requests`), 6 in flight as
+ * Workers allows per invocation.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { Hono } from 'hono'
@@ -29,6 +31,8 @@ interface Message {
 }
 
 const SHARDS = 16
+/** Simultaneous open connections per invocation (Workers limits). */
+const OPEN_CONNECTIONS = 6
 const app = new Hono<{ Bindings: Env }>()
 app.get('/health', (c) => c.json({ ok: true }))
 app.put('/__floor/requests', async (c) => {
@@ -39,9 +43,17 @@ app.post('/v1/:kind', async (c) => {
   const body = (await c.req.json()) as { batch?: Record<string, unknown>[] } & Record<string, unknown>
   const events = Array.isArray(body.batch) ? body.batch : [body]
   const receivedAt = new Date().toISOString()
-  for (const event of events) event.receivedAt = receivedAt
+  // The keys the router stamps, so the message queued is as large as the router's
+  // (timestamp without the router's clock-skew arithmetic: that is the router's own work).
+  for (const event of events) {
+    event.originalTimestamp = event.timestamp
+    event.timestamp = receivedAt
+    event.receivedAt = receivedAt
+    event.sentAt = body.sentAt ?? receivedAt
+  }
   const source = c.req.header('x-floor-source') ?? 'load'
-  const message = { source, ingestId: crypto.randomUUID(), events }
+  // 16 characters, as the router's ingest id.
+  const message = { source, ingestId: crypto.randomUUID().slice(0, 16), events }
   await c.env.FLOOR_QUEUE.send(JSON.stringify(message), { contentType: 'text' })
   return c.json({ success: true })
 })
@@ -107,15 +119,20 @@ export default {
     const groups = byShard(ids)
     await writeAll(env, groups, 'leased')
     owed += ids.length * prebuilt.perEvent
-    const sends: Promise<void>[] = []
+    const due = Math.floor(owed)
+    owed -= due
     const { requests } = prebuilt
-    for (; owed >= 1; owed -= 1) {
-      const r = requests[sends.length % requests.length]
-      if (!r) break
-      const init = { method: r.method, headers: r.headers, body: r.body }
-      sends.push(fetch(r.url, init).then((response) => response.arrayBuffer().then(() => undefined)))
+    let sent = 0
+    const sendNext = async (): Promise<void> => {
+      while (sent < due) {
+        const r = requests[sent++ % requests.length]
+        if (!r) return
+        const response = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body })
+        await response.arrayBuffer()
+      }
     }
-    await Promise.all(sends)
+    // Workers keeps 6 connections open per invocation and queues the rest: 6 in flight, as deployed.
+    await Promise.all(Array.from({ length: OPEN_CONNECTIONS }, sendNext))
     await writeAll(env, groups, 'delivered')
     batch.ackAll()
   },

@@ -1,9 +1,10 @@
 /**
  * The router as the bench serves it: the Worker's own entry point (src/index.ts)
- * with counters on its bindings, for the cost table. `BENCH_CONSUMER=ack` makes the
- * queue handler only ack (the ingest runs, where the floor's consumer also only acks);
- * otherwise it is the real handler. `GET /__bench/counts` answers the counts.
- * The counters add an increment per binding call and per SQL statement.
+ * with counters on its bindings, for the cost table. The counters (a proxy per
+ * binding call and per SQL statement) are off unless `POST /__bench/counting on`
+ * turns them on, so the CPU rounds run the router as deployed, as the floor runs
+ * without them. `BENCH_CONSUMER=ack` makes the queue handler only ack (the ingest
+ * runs, where the floor's consumer also only acks). `GET /__bench/counts` answers the counts.
  */
 import type { Bindings } from '../../src/env'
 import router, { LedgerShard as RouterShard } from '../../src/index'
@@ -18,12 +19,14 @@ const counts: Record<string, number> = {}
 const count = (name: string, n = 1) => {
   counts[name] = (counts[name] ?? 0) + n
 }
+/** Set in this isolate by `/__bench/counting`, and in each shard's by its `benchCounting` call. */
+let counting = false
 
 // Every console line is one Workers Logs event (billed): counted as the router writes them.
 for (const level of ['log', 'info', 'warn', 'error'] as const) {
   const write = console[level].bind(console)
   console[level] = (...args: unknown[]) => {
-    count('log.lines')
+    if (counting) count('log.lines')
     write(...args)
   }
 }
@@ -82,8 +85,8 @@ function countedEnv(env: Bindings): Bindings {
 }
 
 /**
- * The ledger shard with its SQL counted: rows read and written, as Durable Objects
- * bill them. The shard keeps its SqlStorage in `sql` (set in its constructor).
+ * The ledger shard with its SQL counted while counting is on: rows read and written,
+ * as Durable Objects bill them. The shard keeps its SqlStorage in `sql` (set in its constructor).
  */
 export class LedgerShard extends RouterShard {
   private readonly counts: Record<string, number> = {}
@@ -113,32 +116,49 @@ export class LedgerShard extends RouterShard {
         }
       },
     })
-    Object.assign(this, { sql: counted })
+    Object.defineProperty(this, 'sql', { get: () => (counting ? counted : sql) })
   }
 
   benchCounts(): Record<string, number> {
     return this.counts
   }
+
+  benchCounting(on: boolean): void {
+    counting = on
+  }
 }
+
+type BenchShard = {
+  benchCounts(): Promise<Record<string, number>>
+  benchCounting(on: boolean): Promise<void>
+}
+const shardsOf = (env: Bindings) =>
+  Array.from(
+    { length: Number(env.LEDGER_SHARDS) },
+    (_, index) => env.LEDGER.get(env.LEDGER.idFromName(`shard-${index}`)) as unknown as BenchShard,
+  )
 
 export default {
   async fetch(request, env, ctx) {
-    if (new URL(request.url).pathname === '/__bench/counts') {
-      const shards = Number(env.LEDGER_SHARDS)
+    const { pathname } = new URL(request.url)
+    if (pathname === '/__bench/counting') {
+      counting = (await request.text()) === 'on'
+      for (const shard of shardsOf(env)) await shard.benchCounting(counting)
+      return Response.json({ counting })
+    }
+    if (pathname === '/__bench/counts') {
       const sql: Record<string, number> = {}
-      for (let index = 0; index < shards; index += 1) {
-        const stub = env.LEDGER.get(env.LEDGER.idFromName(`shard-${index}`)) as unknown as {
-          benchCounts(): Promise<Record<string, number>>
-        }
-        for (const [key, value] of Object.entries(await stub.benchCounts()))
+      for (const shard of shardsOf(env)) {
+        for (const [key, value] of Object.entries(await shard.benchCounts()))
           sql[key] = (sql[key] ?? 0) + value
       }
       return Response.json({ ...counts, ...sql })
     }
-    return router.fetch(request, countedEnv(env), ctx)
+    return router.fetch(request, counting ? countedEnv(env) : env, ctx)
   },
   queue(batch, env) {
     if (env.BENCH_CONSUMER === 'ack') return batch.ackAll()
+    if (!counting) return router.queue(batch, env)
     count('queue.read', batch.messages.length)
     count('worker.invocations')
     return router.queue(batch, countedEnv(env))

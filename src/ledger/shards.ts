@@ -4,11 +4,12 @@ import type { LedgerShard } from './shard'
 import type { EventKey } from './types'
 
 const DEFAULT_SHARDS = 16
+const utf8 = new TextEncoder()
 
 /** FNV-1a over the UTF-8 bytes of `source \0 messageId`: stable across releases (docs/capacity.md). */
 function keyHash(key: EventKey): number {
   let hash = 0x811c9dc5
-  for (const byte of new TextEncoder().encode(`${key.source}\u0000${key.messageId}`)) {
+  for (const byte of utf8.encode(`${key.source}\u0000${key.messageId}`)) {
     hash ^= byte
     hash = Math.imul(hash, 0x01000193)
   }

@@ -408,7 +408,7 @@ describe('Crisp failures', () => {
     [
       'retries a partner that hangs past the timeout',
       { mode: 'hang' as const, count: 1 },
-      { status: 'retry', error: 'network_error' },
+      { status: 'retry', error: 'network_error', summary: expect.stringContaining('timed out after 300 ms') },
       300,
     ],
   ])('%s', async (_, fault, expected, timeoutMs?: number) => {
